@@ -10,7 +10,7 @@ from durban_valuations.site.models import Roll
 
 @dataclass(frozen=True, slots=True)
 class CleanProperty:
-    """One property with typed fields; every `raw_*` field is the cell text as the site printed it."""
+    """One property with typed fields; each `raw_*` field is the cell text as printed."""
 
     roll: Roll
     pin: int

@@ -27,9 +27,7 @@ class Settings(BaseSettings):
         default=HttpUrl(LIVE_SITE_URL), description="Base URL of the valuation roll site."
     )
     roll_year: int = Field(default=2022, ge=2000, le=2100, description="Year of the roll scraped.")
-    extraction_interval: int = Field(
-        default=1, ge=1, description="Days between scheduled scrapes."
-    )
+    extraction_interval: int = Field(default=1, ge=1, description="Days between scheduled scrapes.")
     request_rate: float = Field(
         default=1.0, gt=0, description="Maximum requests per second sent to the site."
     )
@@ -49,9 +47,7 @@ class Settings(BaseSettings):
     smtp_server: str | None = Field(default=None, description="SMTP host for alert emails.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
     sender_email: str | None = Field(default=None, description="From address of alert emails.")
-    email_password: str | None = Field(
-        default=None, description="SMTP password of SENDER_EMAIL."
-    )
+    email_password: str | None = Field(default=None, description="SMTP password of SENDER_EMAIL.")
     recipient_email: str | None = Field(default=None, description="Where alert emails go.")
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")

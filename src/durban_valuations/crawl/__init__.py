@@ -1,0 +1,1 @@
+"""Crawl planning and the crawl loop: which searches cover a roll, and running them."""

@@ -1,0 +1,1 @@
+"""Jobs that start scrapes: the shared entry point, and later schedulers and workers."""

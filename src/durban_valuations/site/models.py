@@ -20,7 +20,9 @@ class Roll(enum.StrEnum):
     @property
     def criteria_page(self) -> str:
         """Path of the criteria page that lists this roll's search options."""
-        return "/FramePages/SearchCrit.aspx" if self is Roll.FULL else "/FramePages/SearchCrit2.aspx"
+        return (
+            "/FramePages/SearchCrit.aspx" if self is Roll.FULL else "/FramePages/SearchCrit2.aspx"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,73 @@
+"""Helpers the commands share: settings with readable errors, the database, summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from durban_valuations.config import Settings
+from durban_valuations.jobs.scrape import ScrapeResult
+from durban_valuations.site.models import Roll
+from durban_valuations.store.database import make_engine, resolve_database_url
+from durban_valuations.store.migrations import upgrade_database
+
+console = Console(stderr=True)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning a validation error into a message naming each variable."""
+    try:
+        settings = Settings()
+        return settings.model_copy(update=overrides) if overrides else settings
+    except ValidationError as error:
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
+            console.print(
+                f"[red]Invalid setting {name}={problem.get('input')!r}: {problem['msg']}. "
+                "Fix it in the environment or in .env (see .env.example).[/red]"
+            )
+        raise typer.Exit(code=2) from None
+
+
+def open_database(settings: Settings) -> tuple[str, Engine]:
+    """Resolve the database URL (starting the embedded server if needed) and migrate it."""
+    url = resolve_database_url(settings)
+    upgrade_database(url)
+    return url, make_engine(url)
+
+
+def print_summary(result: ScrapeResult) -> None:
+    """Print the coverage of a run as a table on standard error."""
+    table = Table(title=f"Run {result.run_id}: {result.status}")
+    for column in ("roll", "searches", "splits", "failed", "properties", "only by volume"):
+        table.add_column(column, justify="right" if column != "roll" else "left")
+    for coverage in result.coverage:
+        report = coverage.to_report()
+        table.add_row(
+            coverage.roll.value,
+            str(coverage.searches),
+            str(coverage.splits),
+            str(len(coverage.failed)),
+            str(coverage.properties),
+            str(report["properties_only_in"].get("volume", "-")),
+        )
+    console.print(table)
+    console.print(
+        f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}"
+        + (f", details fetched {result.details_fetched}" if result.details_fetched else "")
+    )
+    for coverage in result.coverage:
+        for failure in coverage.failed[:10]:
+            console.print(f"[red]failed search {failure.search}: {failure.error}[/red]")
+    if result.error:
+        console.print(f"[red]{result.error}[/red]")
+
+
+def rolls_for(choice: str) -> list[Roll]:
+    """Return the rolls selected by a --roll value."""
+    return [Roll.FULL, Roll.SECTIONAL] if choice == "all" else [Roll(choice)]

@@ -1,0 +1,181 @@
+"""The `durban-valuations` command."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from durban_valuations.cli.common import (
+    console,
+    load_settings,
+    open_database,
+    print_summary,
+    rolls_for,
+)
+from durban_valuations.cli.demo import run_demo
+from durban_valuations.cli.logs import configure_logging
+from durban_valuations.cli.progress import CrawlProgress
+from durban_valuations.jobs.scrape import run_scrape
+
+app = typer.Typer(
+    help="Scrape eThekwini's General Valuation Roll into PostgreSQL and serve it over an API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+class RollChoice(enum.StrEnum):
+    """Values of --roll."""
+
+    FULL = "full"
+    SECTIONAL = "sectional"
+    ALL = "all"
+
+
+def _validate_source(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise typer.BadParameter(
+            f"{value!r} is not an http(s) URL; give the site root, "
+            "for example https://valuation2022.durban.gov.za"
+        )
+    if parts.query or parts.fragment:
+        raise typer.BadParameter(f"{value!r} has a query or fragment; give only the site root")
+    return value.rstrip("/")
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        str, typer.Option(help="Log level: DEBUG, INFO, WARNING or ERROR.")
+    ] = "INFO",
+) -> None:
+    """Set up logging for every command."""
+    level = log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter(
+            f"{log_level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR",
+            param_hint="--log-level",
+        )
+    configure_logging(level)
+
+
+@app.command()
+def scrape(
+    roll: Annotated[RollChoice, typer.Option(help="Which roll to scrape.")] = RollChoice.ALL,
+    suburb: Annotated[
+        list[str] | None,
+        typer.Option(help="Scrape only this suburb, as the site lists it; repeatable."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Site root URL; defaults to VALUATION_SITE_URL.", callback=_validate_source
+        ),
+    ] = None,
+    details: Annotated[
+        bool, typer.Option(help="Also fetch each property's details page (owners, codes).")
+    ] = False,
+    rate: Annotated[
+        float | None, typer.Option(min=0.01, help="Requests per second; overrides REQUEST_RATE.")
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Requests in flight; overrides REQUEST_CONCURRENCY."),
+    ] = None,
+) -> None:
+    """Scrape the roll into the database; exit code 1 unless the run is complete."""
+    overrides: dict[str, object] = {}
+    if rate is not None:
+        overrides["request_rate"] = rate
+    if concurrency is not None:
+        overrides["request_concurrency"] = concurrency
+    settings = load_settings(**overrides)
+    _, engine = open_database(settings)
+    with CrawlProgress(console) as display:
+        result = run_scrape(
+            settings,
+            engine,
+            rolls=rolls_for(roll.value),
+            suburb_names=suburb or None,
+            source_url=source,
+            fetch_details=details,
+            progress=display.listener,
+        )
+    print_summary(result)
+    if result.status != "complete":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind; defaults to API_HOST.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port; defaults to API_PORT.")
+    ] = None,
+) -> None:
+    """Serve the read API with uvicorn."""
+    import uvicorn
+
+    from durban_valuations.api.app import create_app
+
+    settings = load_settings()
+    _, engine = open_database(settings)
+    uvicorn.run(
+        create_app(engine, settings=settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+    )
+
+
+@app.command()
+def replica(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8022,
+    rows: Annotated[
+        int | None, typer.Option(min=1000, help="Properties to generate across both rolls.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated roll.")] = 2022,
+    ground_truth: Annotated[
+        str | None, typer.Option(help="Write every served property to this JSON Lines file.")
+    ] = None,
+) -> None:
+    """Serve a local replica of the municipal site on 127.0.0.1, for tests and demos."""
+    from durban_valuations.replica.server import serve as serve_replica
+
+    kwargs: dict[str, object] = {"port": port, "seed": seed, "ground_truth_path": ground_truth}
+    if rows is not None:
+        kwargs["rows"] = rows
+    serve_replica(**kwargs)  # type: ignore[arg-type]
+
+
+@app.command()
+def demo(
+    rows: Annotated[
+        int | None, typer.Option(min=1000, help="Properties the replica generates.")
+    ] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
+) -> None:
+    """Start a replica of the site, scrape both rolls into the embedded database, serve the API."""
+    run_demo(rows=rows, api_port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration (creates the tables on a new database)."""
+    settings = load_settings()
+    url, _ = open_database(settings)
+    console.print(f"database is at the newest migration: {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

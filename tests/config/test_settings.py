@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from durban_valuations.config import LIVE_SITE_URL, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_point_at_live_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VALUATION_SITE_URL", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.site_url == LIVE_SITE_URL
+    assert settings.database_url is None
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = set()
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#") and "=" in line:
+            documented.add(line.split("=", 1)[0])
+            # Settings may share one comment, so look above the group of settings.
+            above = index - 1
+            while above >= 0 and lines[above] and not lines[above].startswith("#"):
+                above -= 1
+            assert above >= 0, f"{line} has no comment above it"
+            assert lines[above].startswith("#"), f"{line} has no comment above it"
+    expected = {name.upper() for name in Settings.model_fields}
+    assert documented == expected
+
+
+def test_env_example_values_are_valid() -> None:
+    Settings(_env_file=ROOT / ".env.example")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REQUEST_RATE", "0"),
+        ("REQUEST_RATE", "fast"),
+        ("REQUEST_CONCURRENCY", "0"),
+        ("EXTRACTION_INTERVAL", "0"),
+        ("SMTP_PORT", "70000"),
+        ("VALUATION_SITE_URL", "not a url"),
+        ("VALUATION_SITE_URL", "https://example.org/?a=1"),
+    ],
+)
+def test_invalid_setting_rejected(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)
+    assert raised.value.errors()[0]["loc"] == (variable.lower(),)

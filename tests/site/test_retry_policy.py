@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from durban_valuations.site.retry_policy import (
+    Backoff,
+    is_permanent_server_error,
+    parse_retry_after,
+)
+
+BACKOFF = Backoff(initial=1.0, maximum=10.0, jitter=0.5, retry_after_cap=30.0)
+
+
+@pytest.mark.parametrize(
+    ("retry_number", "retry_after", "random_share", "expected"),
+    [
+        (1, None, 0.0, 1.0),
+        (2, None, 0.0, 2.0),
+        (3, None, 0.0, 4.0),
+        (4, None, 0.0, 8.0),
+        (5, None, 0.0, 10.0),
+        (9, None, 0.0, 10.0),
+        (1, None, 1.0, 1.5),
+        (5, None, 0.5, 10.25),
+        (1, 7.0, 0.9, 7.0),
+        (3, 0.0, 0.9, 0.0),
+        (1, 3600.0, 0.0, 30.0),
+    ],
+)
+def test_backoff_delay(
+    retry_number: int, retry_after: float | None, random_share: float, expected: float
+) -> None:
+    assert BACKOFF.delay(retry_number, retry_after, lambda: random_share) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("5", 5.0),
+        (" 120 ", 120.0),
+        ("1.5", 1.5),
+        ("-3", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "A potentially dangerous Request.QueryString value was detected from the client",
+            True,
+        ),
+        ("A network-related or instance-specific error occurred", False),
+        ("Internal Server Error", False),
+    ],
+)
+def test_is_permanent_server_error(message: str, expected: bool) -> None:
+    assert is_permanent_server_error(message) is expected
