@@ -43,6 +43,12 @@ class RealRow:
     deeds_town: str
 
 
+_TOWNSHIP_STREET_WORDS = frozenset(
+    {"AVENUE", "CLOSE", "CRESCENT", "DRIVE", "GROVE", "LANE", "PLACE", "ROAD", "STREET", "TRACK"}
+    | {"TRK", "WALK", "WAY"}
+)
+
+
 def parse_address(address: str) -> tuple[str, str, str]:
     """Split a printed address into street number, street name and suburb (after the last comma).
 
@@ -55,7 +61,11 @@ def parse_address(address: str) -> tuple[str, str, str]:
     match = _NUMBERED_STREET.match(street_part)
     if match is None:
         return "", street_part, suburb.strip()
-    return match["number"], match["name"].strip(), suburb.strip()
+    name = match["name"].strip()
+    if name.upper() in _TOWNSHIP_STREET_WORDS:
+        # A township street is named by a number (`66013 STREET`): no house number here.
+        return "", street_part, suburb.strip()
+    return match["number"], name, suburb.strip()
 
 
 def parse_legal_description(text: str) -> tuple[str, str, bool, str]:

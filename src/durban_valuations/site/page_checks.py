@@ -30,9 +30,18 @@ def decode_page(html: str | bytes) -> str:
 
 
 def is_truncated(html: str) -> bool:
-    """Return True when the page does not end with a closing `</html>` tag."""
-    tail = html[-_TAIL_LENGTH:].rstrip().lower()
-    return not tail.endswith("</html>")
+    """Return True when the page does not end with a closing `</html>` tag.
+
+    The criteria pages print their search script after `</html>`, so complete script
+    blocks at the end of the page are skipped before the check.
+    """
+    text = html.rstrip()
+    while text[-9:].lower() == "</script>":
+        start = text.lower().rfind("<script")
+        if start < 0:
+            return True
+        text = text[:start].rstrip()
+    return not text[-_TAIL_LENGTH:].lower().endswith("</html>")
 
 
 def describe_block_page(html: str) -> str:
