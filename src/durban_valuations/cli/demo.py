@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import typer
@@ -22,6 +23,7 @@ def run_demo(rows: int | None, api_port: int) -> None:
     import uvicorn
 
     from durban_valuations.api.app import create_app
+    from durban_valuations.replica.generate import DEFAULT_ROWS
     from durban_valuations.replica.server import running_replica
 
     settings = load_settings(
@@ -31,9 +33,10 @@ def run_demo(rows: int | None, api_port: int) -> None:
     console.print("starting the database (embedded PostgreSQL unless DATABASE_URL is set)")
     _, engine = open_database(settings)
 
-    replica_kwargs = {} if rows is None else {"rows": rows}
     console.print("starting the replica of the municipal site on 127.0.0.1")
-    with running_replica(**replica_kwargs) as site:
+    # The replica logs every request it serves; in the demo that would bury the progress.
+    logging.getLogger("durban_valuations.replica").setLevel(logging.WARNING)
+    with running_replica(rows=rows or DEFAULT_ROWS) as site:
         console.print(f"replica serving {site.url}; scraping both rolls")
         with CrawlProgress(console) as display:
             result = run_scrape(

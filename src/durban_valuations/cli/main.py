@@ -147,12 +147,12 @@ def replica(
     ] = None,
 ) -> None:
     """Serve a local replica of the municipal site on 127.0.0.1, for tests and demos."""
+    from durban_valuations.replica.generate import DEFAULT_ROWS
     from durban_valuations.replica.server import serve as serve_replica
 
-    kwargs: dict[str, object] = {"port": port, "seed": seed, "ground_truth_path": ground_truth}
-    if rows is not None:
-        kwargs["rows"] = rows
-    serve_replica(**kwargs)  # type: ignore[arg-type]
+    serve_replica(
+        port=port, rows=rows or DEFAULT_ROWS, seed=seed, ground_truth_path=ground_truth
+    )
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: tables, migrations, upserts, scrape-run records and read queries."""

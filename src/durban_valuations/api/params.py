@@ -1,0 +1,132 @@
+"""Query parameters of `GET /properties`, checked and turned into store filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Query
+
+from durban_valuations.api.errors import ApiError
+from durban_valuations.site.models import Roll
+from durban_valuations.store.cursor import SORT_FIELDS, SortOrder, parse_sort
+from durban_valuations.store.filters import PropertyFilters
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+RATE_NUMBER_PATTERN = r"^[0-9]{8}$"
+SORT_PATTERN = rf"^-?({'|'.join(SORT_FIELDS)})$"
+
+_TEXT = {"min_length": 1, "max_length": 200}
+
+
+@dataclass(frozen=True, slots=True)
+class ListRequest:
+    """A checked `GET /properties` request."""
+
+    filters: PropertyFilters
+    sort: SortOrder
+    cursor: str | None
+    limit: int
+
+
+def _check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
+    if low is not None and high is not None and low > high:
+        raise ApiError(
+            422,
+            f"invalid range: {low_name}={low:g} is greater than {high_name}={high:g}; "
+            f"expected {low_name} <= {high_name}",
+            low_name,
+        )
+
+
+def list_request(
+    roll: Annotated[Roll | None, Query(description="Only this roll.")] = None,
+    rate_number: Annotated[
+        str | None,
+        Query(description="Exact rate number, 8 digits.", pattern=RATE_NUMBER_PATTERN),
+    ] = None,
+    rate_number_contains: Annotated[
+        str | None,
+        Query(description="Rate numbers containing these 1 to 8 digits.", pattern=r"^[0-9]{1,8}$"),
+    ] = None,
+    suburb: Annotated[
+        str | None, Query(description="Suburb, whole name, case-insensitive.", **_TEXT)
+    ] = None,
+    street: Annotated[
+        str | None,
+        Query(description="Street names containing this text, case-insensitive.", **_TEXT),
+    ] = None,
+    deeds_town: Annotated[
+        str | None, Query(description="Deeds town, whole name, case-insensitive.", **_TEXT)
+    ] = None,
+    use_code: Annotated[
+        int | None, Query(description="Use code number, for example 47 for vacant land.", ge=0)
+    ] = None,
+    rating_category: Annotated[
+        str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
+    ] = None,
+    min_market_value: Annotated[
+        int | None, Query(description="Lowest market value in whole rands, inclusive.", ge=0)
+    ] = None,
+    max_market_value: Annotated[
+        int | None, Query(description="Highest market value in whole rands, inclusive.", ge=0)
+    ] = None,
+    min_extent: Annotated[
+        float | None, Query(description="Smallest registered extent in m², inclusive.", ge=0)
+    ] = None,
+    max_extent: Annotated[
+        float | None, Query(description="Largest registered extent in m², inclusive.", ge=0)
+    ] = None,
+    owner: Annotated[
+        str | None,
+        Query(description="Owner names containing this text, case-insensitive.", **_TEXT),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="Text contained in the address, legal description, first owner "
+            "or scheme name, case-insensitive.",
+            **_TEXT,
+        ),
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(
+            description=f"Sort field, one of {', '.join(SORT_FIELDS)}; a leading '-' sorts "
+            "descending. Properties without a value come last; pin breaks ties.",
+            pattern=SORT_PATTERN,
+        ),
+    ] = "rate_number",
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page, with the same sort.",
+            max_length=500,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(description="Maximum number of items per page.", ge=1, le=MAX_LIMIT)
+    ] = DEFAULT_LIMIT,
+) -> ListRequest:
+    """Check the parameters that FastAPI cannot check alone and build the request."""
+    _check_range("min_market_value", min_market_value, "max_market_value", max_market_value)
+    _check_range("min_extent", min_extent, "max_extent", max_extent)
+    filters = PropertyFilters(
+        roll=roll,
+        rate_number=rate_number,
+        rate_number_contains=rate_number_contains,
+        suburb=suburb,
+        street=street,
+        deeds_town=deeds_town,
+        use_code=use_code,
+        rating_category=rating_category,
+        min_market_value=min_market_value,
+        max_market_value=max_market_value,
+        min_extent=None if min_extent is None else Decimal(str(min_extent)),
+        max_extent=None if max_extent is None else Decimal(str(max_extent)),
+        owner=owner,
+        q=q,
+    )
+    return ListRequest(filters=filters, sort=parse_sort(sort), cursor=cursor, limit=limit)

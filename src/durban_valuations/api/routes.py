@@ -1,0 +1,122 @@
+"""The read-only routes of the API."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from sqlalchemy import Connection
+
+from durban_valuations.api.database import get_connection
+from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
+from durban_valuations.api.params import RATE_NUMBER_PATTERN, ListRequest, list_request
+from durban_valuations.api.schemas import (
+    Error,
+    Health,
+    PropertyDetail,
+    PropertyPage,
+    PropertySummary,
+    RateNumberProperties,
+    Suburb,
+)
+from durban_valuations.config.settings import Settings
+from durban_valuations.site.models import Roll
+from durban_valuations.store import queries
+from durban_valuations.store.cursor import InvalidCursorError
+
+router = APIRouter()
+
+ConnectionDependency = Annotated[Connection, Depends(get_connection)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get(
+    "/properties",
+    response_model=PropertyPage,
+    responses=ERROR_RESPONSES,
+    summary="List properties",
+)
+def list_properties(
+    request: Request,
+    connection: ConnectionDependency,
+    params: Annotated[ListRequest, Depends(list_request)],
+) -> PropertyPage:
+    """List the properties of the roll year that match every given filter, one page at a time."""
+    filters = dataclasses.replace(params.filters, roll_year=_settings(request).roll_year)
+    try:
+        page = queries.list_properties(
+            connection, filters, sort=params.sort, cursor=params.cursor, limit=params.limit
+        )
+    except InvalidCursorError as error:
+        raise ApiError(422, str(error), "cursor") from error
+    return PropertyPage(
+        items=[PropertySummary.model_validate(item) for item in page.items],
+        next_cursor=page.next_cursor,
+        limit=params.limit,
+    )
+
+
+@router.get(
+    "/properties/{rate_number}",
+    response_model=RateNumberProperties,
+    responses={
+        404: {"model": Error, "description": "No property has this rate number."},
+        **ERROR_RESPONSES,
+    },
+    summary="Get the properties with one rate number",
+)
+def get_property(
+    request: Request,
+    connection: ConnectionDependency,
+    rate_number: Annotated[
+        str, Path(description="Rate number, 8 digits.", pattern=RATE_NUMBER_PATTERN)
+    ],
+) -> RateNumberProperties:
+    """Return every property with this rate number: one per roll, so at most two."""
+    roll_year = _settings(request).roll_year
+    found = queries.get_properties_by_rate_number(connection, rate_number, roll_year)
+    if not found:
+        raise ApiError(
+            404, f"no property has rate number {rate_number} in the {roll_year} roll", "rate_number"
+        )
+    return RateNumberProperties(
+        rate_number=rate_number,
+        properties=[PropertyDetail.model_validate(item) for item in found],
+    )
+
+
+@router.get(
+    "/suburbs", response_model=list[Suburb], responses=ERROR_RESPONSES, summary="List suburbs"
+)
+def list_suburbs(
+    request: Request,
+    connection: ConnectionDependency,
+    roll: Annotated[Roll | None, Query(description="Count only this roll.")] = None,
+) -> list[Suburb]:
+    """List suburbs by name with their property count and median market value."""
+    rows = queries.list_suburbs(connection, roll=roll, roll_year=_settings(request).roll_year)
+    return [
+        Suburb(
+            name=name,
+            property_count=count,
+            median_market_value=None if median is None else round(median),
+        )
+        for name, count, median in rows
+    ]
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: ERROR_RESPONSES[503]},
+    summary="Check the service and its database",
+)
+def health(connection: ConnectionDependency) -> Health:
+    """Return ok when the database responds and its schema is at the newest migration."""
+    queries.check_health(connection)
+    return Health(status="ok", database="ok")

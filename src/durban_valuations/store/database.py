@@ -1,0 +1,63 @@
+"""Database URL resolution and engine creation, with an embedded PostgreSQL as the default."""
+
+from __future__ import annotations
+
+import logging
+
+from pgserver.postgres_server import get_server
+from sqlalchemy import Engine, create_engine
+
+from durban_valuations.config.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SQLALCHEMY_SCHEME = "postgresql+psycopg"
+_ACCEPTED_SCHEMES = ("postgresql", "postgres", SQLALCHEMY_SCHEME)
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL is set to a URL this project cannot use."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Rewrite a `postgresql://` or `postgres://` URL to the SQLAlchemy psycopg 3 form.
+
+    Raises DatabaseUrlError for any other scheme; the message shows only the scheme,
+    never the rest of the URL, because the URL can contain a password.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in _ACCEPTED_SCHEMES:
+        scheme_text = scheme if separator else "(no scheme)"
+        raise DatabaseUrlError(
+            f"DATABASE_URL has the unsupported scheme {scheme_text!r}; set it to a PostgreSQL URL "
+            "such as postgresql://user:password@localhost:5432/durban_valuations, "
+            "or unset it to use the embedded PostgreSQL in DATA_DIR"
+        )
+    return f"{SQLALCHEMY_SCHEME}://{rest}"
+
+
+def start_embedded_server(settings: Settings) -> str:
+    """Start (or reuse) the embedded PostgreSQL 16 in `DATA_DIR/postgres` and return its URI.
+
+    The server keeps running after this process exits (`cleanup_mode=None`), so the
+    scraper, the API and the CLI share one server. It listens on a unix socket only.
+    """
+    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir / "postgres"
+    logger.info("starting embedded PostgreSQL in %s", pgdata)
+    server = get_server(pgdata, cleanup_mode=None)
+    uri: str = server.get_uri()
+    return uri
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """Return the SQLAlchemy URL of DATABASE_URL, or of the embedded server when it is unset."""
+    if settings.database_url:
+        return normalize_database_url(settings.database_url)
+    return normalize_database_url(start_embedded_server(settings))
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine that checks each pooled connection before handing it out."""
+    return create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,110 @@
+"""The one error shape: invalid parameters, bad cursors, unknown routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def _error(client: TestClient, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = client.get(url, params=params)
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"status", "message", "parameter"}
+    assert body["error"]["status"] == response.status_code
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+def test_error_shape_pinned(client: TestClient) -> None:
+    response = client.get("/properties", params={"min_market_value": "cheap"})
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": {
+            "status": 422,
+            "message": "invalid min_market_value 'cheap': input should be a valid integer, "
+            "unable to parse string as an integer",
+            "parameter": "min_market_value",
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "expected_text"),
+    [
+        ({"limit": 0}, "limit", "greater than or equal to 1"),
+        ({"limit": 501}, "limit", "less than or equal to 500"),
+        ({"limit": "many"}, "limit", "valid integer"),
+        ({"roll": "both"}, "roll", "'full' or 'sectional'"),
+        ({"rate_number": "1234"}, "rate_number", "exactly 8 digits"),
+        ({"rate_number": "1234567a"}, "rate_number", "exactly 8 digits"),
+        ({"rate_number_contains": "123456789"}, "rate_number_contains", "1 to 8 digits"),
+        ({"sort": "owner"}, "sort", "one of rate_number, market_value"),
+        ({"sort": "--market_value"}, "sort", "one of rate_number"),
+        ({"use_code": "x"}, "use_code", "valid integer"),
+        ({"min_market_value": -1}, "min_market_value", "greater than or equal to 0"),
+        ({"max_extent": "big"}, "max_extent", "valid number"),
+        ({"suburb": ""}, "suburb", "at least 1 character"),
+        ({"q": "x" * 201}, "q", "at most 200 characters"),
+    ],
+)
+def test_invalid_parameter(
+    client: TestClient, params: dict[str, Any], parameter: str, expected_text: str
+) -> None:
+    error = _error(client, "/properties", params)
+
+    assert error["status"] == 422
+    assert error["parameter"] == parameter
+    assert f"invalid {parameter} " in error["message"]
+    assert repr(str(next(iter(params.values())))) in error["message"]
+    assert expected_text in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "params"),
+    [
+        ("min_market_value", "max_market_value", {"min_market_value": 9, "max_market_value": 1}),
+        ("min_extent", "max_extent", {"min_extent": 10.5, "max_extent": 2}),
+    ],
+)
+def test_min_above_max(client: TestClient, low: str, high: str, params: dict[str, Any]) -> None:
+    error = _error(client, "/properties", params)
+
+    assert error["status"] == 422
+    assert error["parameter"] == low
+    assert low in error["message"]
+    assert high in error["message"]
+    assert f"expected {low} <= {high}" in error["message"]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "bnVsbA", "WyJyYXRlX251bWJlciIsMSwyXQ"])
+def test_invalid_cursor(client: TestClient, cursor: str) -> None:
+    error = _error(client, "/properties", {"cursor": cursor})
+
+    assert error["status"] == 422
+    assert error["parameter"] == "cursor"
+    assert "invalid cursor" in error["message"]
+
+
+def test_cursor_of_other_sort(client: TestClient) -> None:
+    first = client.get("/properties", params={"sort": "-market_value", "limit": 2}).json()
+
+    error = _error(client, "/properties", {"sort": "suburb", "cursor": first["next_cursor"]})
+
+    assert error["status"] == 422
+    assert error["parameter"] == "cursor"
+    assert "sort=-market_value" in error["message"]
+
+
+def test_unknown_route_404(client: TestClient) -> None:
+    error = _error(client, "/owners")
+    assert error == {"status": 404, "message": "Not Found", "parameter": None}
+
+
+def test_wrong_method_405(client: TestClient) -> None:
+    response = client.post("/properties")
+    assert response.status_code == 405
+    assert response.json()["error"]["status"] == 405
