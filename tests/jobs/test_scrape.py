@@ -24,9 +24,7 @@ BOTH_ROLLS = [Roll.FULL, Roll.SECTIONAL]
 
 
 def fast_settings() -> Settings:
-    return Settings(
-        _env_file=None, request_rate=2000, request_concurrency=4, request_retries=1
-    )
+    return Settings(_env_file=None, request_rate=2000, request_concurrency=4, request_retries=1)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +98,7 @@ def assert_matches_truth(
     assert mismatches == [], "\n".join(map(repr, mismatches[:30]))
 
 
-def test_scrape_equals_ground_truth(
-    site: RunningReplica, engine: Engine, tmp_path: Path
-) -> None:
+def test_scrape_equals_ground_truth(site: RunningReplica, engine: Engine, tmp_path: Path) -> None:
     result = run_scrape(fast_settings(), engine, rolls=BOTH_ROLLS, source_url=site.url)
 
     assert result.status == "complete"
@@ -110,9 +106,7 @@ def test_scrape_equals_ground_truth(
     truth = load_truth(site, tmp_path)
     assert_matches_truth(load_scraped(engine), truth)
     assert result.rows(Roll.FULL) == sum(1 for r in truth.values() if r["roll"] == "full")
-    assert result.rows(Roll.SECTIONAL) == sum(
-        1 for r in truth.values() if r["roll"] == "sectional"
-    )
+    assert result.rows(Roll.SECTIONAL) == sum(1 for r in truth.values() if r["roll"] == "sectional")
 
 
 def test_scrape_reports_coverage(site: RunningReplica, engine: Engine, tmp_path: Path) -> None:
@@ -130,9 +124,7 @@ def test_scrape_reports_coverage(site: RunningReplica, engine: Engine, tmp_path:
     assert report["splits"] > 0
 
 
-def test_second_run_keeps_one_row_each(
-    site: RunningReplica, engine: Engine
-) -> None:
+def test_second_run_keeps_one_row_each(site: RunningReplica, engine: Engine) -> None:
     first = run_scrape(fast_settings(), engine, rolls=[Roll.SECTIONAL], source_url=site.url)
     second = run_scrape(fast_settings(), engine, rolls=[Roll.SECTIONAL], source_url=site.url)
 
@@ -160,9 +152,7 @@ def test_capped_site_still_complete(engine: Engine, tmp_path: Path) -> None:
     assert sorted(load_scraped(engine)) == sorted(truth)
 
 
-def test_suburb_run_fetches_details(
-    site: RunningReplica, engine: Engine, tmp_path: Path
-) -> None:
+def test_suburb_run_fetches_details(site: RunningReplica, engine: Engine, tmp_path: Path) -> None:
     truth = load_truth(site, tmp_path)
     suburb_ids = {option.value: option.text for option in site.roll.suburbs}
     target = next(

@@ -37,7 +37,7 @@ def run_demo(rows: int | None, api_port: int) -> None:
     # The replica logs every request it serves; in the demo that would bury the progress.
     logging.getLogger("durban_valuations.replica").setLevel(logging.WARNING)
     with running_replica(rows=rows or DEFAULT_ROWS) as site:
-        console.print(f"replica serving {site.url}; scraping both rolls")
+        console.print(f"replica serving {site.url}, scraping both rolls")
         with CrawlProgress(console) as display:
             result = run_scrape(
                 settings,
@@ -48,7 +48,7 @@ def run_demo(rows: int | None, api_port: int) -> None:
             )
     print_summary(result)
     if result.status != "complete":
-        console.print("[red]the scrape did not complete; see the errors above[/red]")
+        console.print("[red]the scrape did not complete: see the errors above[/red]")
         raise typer.Exit(code=1)
 
     address = f"http://{settings.api_host}:{api_port}"

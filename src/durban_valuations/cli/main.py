@@ -43,11 +43,13 @@ def _validate_source(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise typer.BadParameter(
-            f"{value!r} is not an http(s) URL; give the site root, "
+            f"invalid URL {value!r}: give the http(s) root of the site, "
             "for example https://valuation2022.durban.gov.za"
         )
     if parts.query or parts.fragment:
-        raise typer.BadParameter(f"{value!r} has a query or fragment; give only the site root")
+        raise typer.BadParameter(
+            f"invalid URL {value!r}: remove the query or fragment and give only the site root"
+        )
     return value.rstrip("/")
 
 
@@ -61,7 +63,7 @@ def main(
     level = log_level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise typer.BadParameter(
-            f"{log_level!r} is not a log level; use DEBUG, INFO, WARNING or ERROR",
+            f"invalid log level {log_level!r}: use DEBUG, INFO, WARNING or ERROR",
             param_hint="--log-level",
         )
     configure_logging(level)
@@ -69,29 +71,31 @@ def main(
 
 @app.command()
 def scrape(
-    roll: Annotated[RollChoice, typer.Option(help="Which roll to scrape.")] = RollChoice.ALL,
+    roll: Annotated[
+        RollChoice, typer.Option(help="Roll to scrape: full, sectional or all.")
+    ] = RollChoice.ALL,
     suburb: Annotated[
         list[str] | None,
-        typer.Option(help="Scrape only this suburb, as the site lists it; repeatable."),
+        typer.Option(help="Scrape only this suburb, named as the site lists it. Repeatable."),
     ] = None,
     source: Annotated[
         str | None,
         typer.Option(
-            help="Site root URL; defaults to VALUATION_SITE_URL.", callback=_validate_source
+            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
         ),
     ] = None,
     details: Annotated[
         bool, typer.Option(help="Also fetch each property's details page (owners, codes).")
     ] = False,
     rate: Annotated[
-        float | None, typer.Option(min=0.01, help="Requests per second; overrides REQUEST_RATE.")
+        float | None, typer.Option(min=0.01, help="Requests per second (overrides REQUEST_RATE).")
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Requests in flight; overrides REQUEST_CONCURRENCY."),
+        typer.Option(min=1, max=64, help="Requests in flight (overrides REQUEST_CONCURRENCY)."),
     ] = None,
 ) -> None:
-    """Scrape the roll into the database; exit code 1 unless the run is complete."""
+    """Scrape the roll into the database. Exits with code 1 unless the run is complete."""
     overrides: dict[str, object] = {}
     if rate is not None:
         overrides["request_rate"] = rate
@@ -116,9 +120,9 @@ def scrape(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind; defaults to API_HOST.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: API_HOST).")] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port; defaults to API_PORT.")
+        int | None, typer.Option(min=1, max=65535, help="Port (default: API_PORT).")
     ] = None,
 ) -> None:
     """Serve the read API with uvicorn."""
@@ -150,9 +154,7 @@ def replica(
     from durban_valuations.replica.generate import DEFAULT_ROWS
     from durban_valuations.replica.server import serve as serve_replica
 
-    serve_replica(
-        port=port, rows=rows or DEFAULT_ROWS, seed=seed, ground_truth_path=ground_truth
-    )
+    serve_replica(port=port, rows=rows or DEFAULT_ROWS, seed=seed, ground_truth_path=ground_truth)
 
 
 @app.command()

@@ -20,7 +20,7 @@ class FailedSearch:
 
 @dataclass(slots=True)
 class RollCoverage:
-    """Counts of one roll's crawl; a roll is covered only when `failed` is empty."""
+    """Counts of one roll's crawl. The roll is covered only when `failed` is empty."""
 
     roll: Roll
     dimensions: list[Dimension]

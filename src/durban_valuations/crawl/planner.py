@@ -11,7 +11,7 @@ does. Each refinement below covers every row of the search it replaces:
    site matches the rate number as a substring, and every 8-digit rate number contains
    its own first two digits.
 3. A rate-number substring s shorter than 8 digits is split into s+d and d+s for every
-   digit d: any occurrence of s inside an 8-digit number has a neighbouring digit on at
+   digit d. Any occurrence of s inside an 8-digit number has a neighbouring digit on at
    least one side, so one of the children matches it.
 """
 

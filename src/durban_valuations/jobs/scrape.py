@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class ScrapeResult:
-    """What one run did: its id, final status, coverage per roll and database counts."""
+    """Outcome of one run: its id, final status, coverage per roll and database counts."""
 
     run_id: int
     status: str
