@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -53,6 +54,22 @@ def _validate_source(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _in_range(
+    minimum: float, maximum: float | None = None
+) -> Callable[[float | None], float | None]:
+    """Return an option callback that rejects values outside [minimum, maximum], naming them."""
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"at least {minimum:g}" if maximum is None else f"{minimum:g} to {maximum:g}"
+            raise typer.BadParameter(f"invalid value {value:g}: use a number {bounds}")
+        return value
+
+    return check
+
+
 @app.callback()
 def main(
     log_level: Annotated[
@@ -88,11 +105,16 @@ def scrape(
         bool, typer.Option(help="Also fetch each property's details page (owners, codes).")
     ] = False,
     rate: Annotated[
-        float | None, typer.Option(min=0.01, help="Requests per second (overrides REQUEST_RATE).")
+        float | None,
+        typer.Option(
+            callback=_in_range(0.01), help="Requests per second (overrides REQUEST_RATE)."
+        ),
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Requests in flight (overrides REQUEST_CONCURRENCY)."),
+        typer.Option(
+            callback=_in_range(1, 64), help="Requests in flight (overrides REQUEST_CONCURRENCY)."
+        ),
     ] = None,
 ) -> None:
     """Scrape the roll into the database. Exits with code 1 unless the run is complete."""
@@ -143,7 +165,8 @@ def serve(
 def replica(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8022,
     rows: Annotated[
-        int | None, typer.Option(min=1000, help="Properties to generate across both rolls.")
+        int | None,
+        typer.Option(callback=_in_range(1000), help="Properties to generate across both rolls."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated roll.")] = 2022,
     ground_truth: Annotated[
@@ -160,7 +183,7 @@ def replica(
 @app.command()
 def demo(
     rows: Annotated[
-        int | None, typer.Option(min=1000, help="Properties the replica generates.")
+        int | None, typer.Option(callback=_in_range(1000), help="Properties the replica generates.")
     ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
 ) -> None:

@@ -7,13 +7,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from durban_valuations.replica.app import ReplicaState, RequestRecord, create_app
 from durban_valuations.replica.config import ReplicaConfig
@@ -39,7 +40,7 @@ def check_loopback(host: str) -> None:
         )
 
 
-def _uvicorn_config(app: Starlette, host: str, port: int, log_level: str) -> uvicorn.Config:
+def _uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -111,10 +112,12 @@ def running_replica(
     seed: int = 2022,
     config: ReplicaConfig | None = None,
     roll: ReplicaRoll | None = None,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> Iterator[RunningReplica]:
     """Serve a replica on 127.0.0.1 at a free port for the duration of the `with` block.
 
     `roll` is served as given; without it a roll of `rows` rows is generated from `seed`.
+    `wrap`, when given, wraps the app in another ASGI app (a test's faulty proxy, say).
     Raises RuntimeError when the server does not start within STARTUP_TIMEOUT_SECONDS.
     """
     app = create_app(roll if roll is not None else generate_roll(rows, seed), config)
@@ -125,7 +128,8 @@ def running_replica(
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(_uvicorn_config(app, "127.0.0.1", port, "warning"))
+    served: ASGIApp = app if wrap is None else wrap(app)
+    server = uvicorn.Server(_uvicorn_config(served, "127.0.0.1", port, "warning"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="replica-server", daemon=True
     )
