@@ -39,8 +39,8 @@ def test_error_shape_pinned(client: TestClient) -> None:
         ({"limit": 501}, "limit", "less than or equal to 500"),
         ({"limit": "many"}, "limit", "valid integer"),
         ({"roll": "both"}, "roll", "'full' or 'sectional'"),
-        ({"rate_number": "1234"}, "rate_number", "exactly 8 digits"),
-        ({"rate_number": "1234567a"}, "rate_number", "exactly 8 digits"),
+        ({"rate_number": "1234"}, "rate_number", "expected 8 digits"),
+        ({"rate_number": "1234567a"}, "rate_number", "expected 8 digits"),
         ({"rate_number_contains": "123456789"}, "rate_number_contains", "1 to 8 digits"),
         ({"sort": "owner"}, "sort", "one of rate_number, market_value"),
         ({"sort": "--market_value"}, "sort", "one of rate_number"),
@@ -96,7 +96,38 @@ def test_cursor_of_other_sort(client: TestClient) -> None:
 
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert "sort=-market_value" in error["message"]
+    assert "issued for other filters or another sort" in error["message"]
+
+
+def test_cursor_of_other_filters(client: TestClient) -> None:
+    first = client.get("/properties", params={"suburb": "PINETOWN", "limit": 1}).json()
+
+    error = _error(client, "/properties", {"cursor": first["next_cursor"]})
+
+    assert first["next_cursor"] is not None
+    assert error["status"] == 422
+    assert error["parameter"] == "cursor"
+    assert "same filters and sort" in error["message"]
+
+
+def test_cursor_not_from_api(client: TestClient) -> None:
+    error = _error(client, "/properties", {"cursor": "garbage"})
+
+    assert error["status"] == 422
+    assert error["parameter"] == "cursor"
+    assert error["message"].startswith("invalid cursor")
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [("/properties", "suburbb"), ("/properties", "page"), ("/suburbs", "suburb")],
+)
+def test_unknown_parameter_rejected(client: TestClient, path: str, parameter: str) -> None:
+    error = _error(client, path, {parameter: "x"})
+
+    assert error["status"] == 422
+    assert error["parameter"] == parameter
+    assert error["message"].startswith(f"unknown query parameter {parameter!r}")
 
 
 def test_unknown_route_404(client: TestClient) -> None:

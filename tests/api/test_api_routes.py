@@ -67,7 +67,7 @@ def test_malformed_rate_number_422(client: TestClient) -> None:
 
     assert response.status_code == 422
     assert response.json()["error"]["parameter"] == "rate_number"
-    assert "exactly 8 digits" in response.json()["error"]["message"]
+    assert "expected 8 digits" in response.json()["error"]["message"]
 
 
 def test_suburbs_counts_and_medians(client: TestClient) -> None:

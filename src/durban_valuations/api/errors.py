@@ -22,9 +22,9 @@ DATABASE_UNAVAILABLE = "database is unreachable; check DATABASE_URL and that Pos
 
 # Valid-value descriptions for parameters whose validator message would show a regex.
 EXPECTED_VALUES = {
-    "rate_number": "exactly 8 digits",
-    "rate_number_contains": "1 to 8 digits",
-    "sort": "one of rate_number, market_value, registered_extent, suburb, "
+    "rate_number": "expected 8 digits with leading zeros, for example 00190534",
+    "rate_number_contains": "expected 1 to 8 digits, for example 534",
+    "sort": "expected one of rate_number, market_value, registered_extent, suburb, "
     "optionally prefixed with '-' for descending order",
 }
 

@@ -10,6 +10,12 @@ from sqlalchemy import Connection
 
 from durban_valuations.api.database import get_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
+from durban_valuations.api.paging import (
+    bind_cursor,
+    listing_fingerprint,
+    reject_unknown_parameters,
+    unbind_cursor,
+)
 from durban_valuations.api.params import RATE_NUMBER_PATTERN, ListRequest, list_request
 from durban_valuations.api.schemas import (
     Error,
@@ -40,6 +46,7 @@ def _settings(request: Request) -> Settings:
     response_model=PropertyPage,
     responses=ERROR_RESPONSES,
     summary="List properties",
+    dependencies=[Depends(reject_unknown_parameters(list_request))],
 )
 def list_properties(
     request: Request,
@@ -48,15 +55,17 @@ def list_properties(
 ) -> PropertyPage:
     """List the properties of the roll year that match every given filter, one page at a time."""
     filters = dataclasses.replace(params.filters, roll_year=_settings(request).roll_year)
+    fingerprint = listing_fingerprint(request)
+    cursor = None if params.cursor is None else unbind_cursor(params.cursor, fingerprint)
     try:
         page = queries.list_properties(
-            connection, filters, sort=params.sort, cursor=params.cursor, limit=params.limit
+            connection, filters, sort=params.sort, cursor=cursor, limit=params.limit
         )
     except InvalidCursorError as error:
         raise ApiError(422, str(error), "cursor") from error
     return PropertyPage(
         items=[PropertySummary.model_validate(item) for item in page.items],
-        next_cursor=page.next_cursor,
+        next_cursor=bind_cursor(page.next_cursor, fingerprint),
         limit=params.limit,
     )
 
@@ -91,7 +100,11 @@ def get_property(
 
 
 @router.get(
-    "/suburbs", response_model=list[Suburb], responses=ERROR_RESPONSES, summary="List suburbs"
+    "/suburbs",
+    response_model=list[Suburb],
+    responses=ERROR_RESPONSES,
+    summary="List suburbs",
+    dependencies=[Depends(reject_unknown_parameters(lambda roll: None))],
 )
 def list_suburbs(
     request: Request,

@@ -9,11 +9,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from durban_valuations.config import Settings
 from durban_valuations.jobs.scrape import ScrapeResult
 from durban_valuations.site.models import Roll
-from durban_valuations.store.database import make_engine, resolve_database_url
+from durban_valuations.store.database import (
+    DatabaseUrlError,
+    make_engine,
+    resolve_database_url,
+)
 from durban_valuations.store.migrations import upgrade_database
 
 console = Console(stderr=True)
@@ -35,9 +40,26 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def open_database(settings: Settings) -> tuple[str, Engine]:
-    """Resolve the database URL (starting the embedded server if needed) and migrate it."""
-    url = resolve_database_url(settings)
-    upgrade_database(url)
+    """Resolve the database URL (starting the embedded server if needed) and migrate it.
+
+    Exits with code 2 and a one-line message naming DATABASE_URL when the URL is invalid
+    or the server cannot be reached.
+    """
+    try:
+        url = resolve_database_url(settings)
+    except DatabaseUrlError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from None
+    try:
+        upgrade_database(url)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        where = "DATABASE_URL" if settings.database_url else f"the embedded server in {url}"
+        console.print(
+            f"[red]could not connect to the database ({reason}). "
+            f"Check {where}: is the server running and reachable?[/red]"
+        )
+        raise typer.Exit(code=2) from None
     return url, make_engine(url)
 
 

@@ -18,12 +18,11 @@ DEMO_REQUEST_RATE = 1000.0
 DEMO_CONCURRENCY = 4
 
 
-def run_demo(rows: int | None, api_port: int) -> None:
+def run_demo(rows: int, api_port: int) -> None:
     """Scrape a freshly started replica into the database of the settings and serve the API."""
     import uvicorn
 
     from durban_valuations.api.app import create_app
-    from durban_valuations.replica.generate import DEFAULT_ROWS
     from durban_valuations.replica.server import running_replica
 
     settings = load_settings(
@@ -36,7 +35,7 @@ def run_demo(rows: int | None, api_port: int) -> None:
     console.print("starting the replica of the municipal site on 127.0.0.1")
     # The replica logs every request it serves; in the demo that would bury the progress.
     logging.getLogger("durban_valuations.replica").setLevel(logging.WARNING)
-    with running_replica(rows=rows or DEFAULT_ROWS) as site:
+    with running_replica(rows=rows) as site:
         console.print(f"replica serving {site.url}, scraping both rolls")
         with CrawlProgress(console) as display:
             result = run_scrape(

@@ -30,3 +30,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # httpx logs every request at INFO; the client's own counters replace that noise.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # pgserver logs the whole output of initdb and pg_ctl at INFO.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

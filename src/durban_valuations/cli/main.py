@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable
 from typing import Annotated
@@ -19,7 +20,13 @@ from durban_valuations.cli.common import (
 from durban_valuations.cli.demo import run_demo
 from durban_valuations.cli.logs import configure_logging
 from durban_valuations.cli.progress import CrawlProgress
+from durban_valuations.config import Settings
 from durban_valuations.jobs.scrape import run_scrape
+from durban_valuations.replica.generate import DEFAULT_ROWS
+from durban_valuations.site.client import SiteClient
+from durban_valuations.site.errors import SiteError
+from durban_valuations.site.models import CriteriaOptions, Roll
+from durban_valuations.store.migrations import current_revision
 
 app = typer.Typer(
     help="Scrape eThekwini's General Valuation Roll into PostgreSQL and serve it over an API.",
@@ -140,6 +147,36 @@ def scrape(
         raise typer.Exit(code=1)
 
 
+@app.command("suburbs")
+def list_site_suburbs(
+    roll: Annotated[
+        RollChoice, typer.Option(help="Roll whose criteria page is read: full or sectional.")
+    ] = RollChoice.FULL,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
+        ),
+    ] = None,
+) -> None:
+    """Print the suburb names (and option ids) that --suburb accepts, read from the site."""
+    if roll is RollChoice.ALL:
+        raise typer.BadParameter("invalid roll 'all': use full or sectional", param_hint="--roll")
+    settings = load_settings()
+    try:
+        options = asyncio.run(_fetch_options(settings, source, Roll(roll.value)))
+    except SiteError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from None
+    for option in sorted(options.suburbs, key=lambda item: (item.text.casefold(), item.value)):
+        print(f"{option.value}\t{option.text}")
+
+
+async def _fetch_options(settings: Settings, source: str | None, roll: Roll) -> CriteriaOptions:
+    async with SiteClient.from_settings(settings, base_url=source) as client:
+        return await client.fetch_criteria(roll)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: API_HOST).")] = None,
@@ -165,26 +202,25 @@ def serve(
 def replica(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8022,
     rows: Annotated[
-        int | None,
+        int,
         typer.Option(callback=_in_range(1000), help="Properties to generate across both rolls."),
-    ] = None,
+    ] = DEFAULT_ROWS,
     seed: Annotated[int, typer.Option(help="Seed of the generated roll.")] = 2022,
     ground_truth: Annotated[
         str | None, typer.Option(help="Write every served property to this JSON Lines file.")
     ] = None,
 ) -> None:
     """Serve a local replica of the municipal site on 127.0.0.1, for tests and demos."""
-    from durban_valuations.replica.generate import DEFAULT_ROWS
     from durban_valuations.replica.server import serve as serve_replica
 
-    serve_replica(port=port, rows=rows or DEFAULT_ROWS, seed=seed, ground_truth_path=ground_truth)
+    serve_replica(port=port, rows=rows, seed=seed, ground_truth_path=ground_truth)
 
 
 @app.command()
 def demo(
     rows: Annotated[
-        int | None, typer.Option(callback=_in_range(1000), help="Properties the replica generates.")
-    ] = None,
+        int, typer.Option(callback=_in_range(1000), help="Properties the replica generates.")
+    ] = DEFAULT_ROWS,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
 ) -> None:
     """Start a replica of the site, scrape both rolls into the embedded database, serve the API."""
@@ -196,7 +232,7 @@ def db_upgrade() -> None:
     """Apply every database migration (creates the tables on a new database)."""
     settings = load_settings()
     url, _ = open_database(settings)
-    console.print(f"database is at the newest migration: {_redact(url)}")
+    console.print(f"database migrated to revision {current_revision(url)}: {_redact(url)}")
 
 
 def _redact(url: str) -> str:

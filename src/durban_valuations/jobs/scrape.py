@@ -79,7 +79,7 @@ def run_scrape(
         )
     except (SiteError, ValueError, OSError) as error:
         result.status = "failed"
-        result.error = f"{type(error).__name__}: {error}"
+        result.error = str(error)
     except BaseException as error:
         result.status = "failed"
         result.error = f"{type(error).__name__}: {error}"

@@ -23,6 +23,7 @@ from durban_valuations.site.errors import (
     RequestTimeoutError,
     ServerError,
     SiteError,
+    SiteUnreachableError,
 )
 from durban_valuations.site.models import (
     CriteriaOptions,
@@ -207,7 +208,12 @@ class SiteClient:
                 raise RetryableAttemptError(timeout_error) from error
             except httpx.TransportError as error:
                 self.stats.server_errors += 1
-                connection_error = ServerError(f"connection failed: {error!r}", url=url)
+                reason = str(error) or type(error).__name__
+                connection_error = SiteUnreachableError(
+                    f"could not connect to the site ({reason}); check the site URL "
+                    "(--source or VALUATION_SITE_URL)",
+                    url=url,
+                )
                 raise RetryableAttemptError(connection_error) from error
 
         self.stats.bytes += len(response.content)

@@ -23,6 +23,10 @@ class ServerError(SiteError):
         self.status = status
 
 
+class SiteUnreachableError(ServerError):
+    """The connection to the site failed or broke before a response arrived."""
+
+
 class RequestTimeoutError(SiteError):
     """The site did not answer within the configured timeout."""
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
-from pgserver.postgres_server import get_server
 from sqlalchemy import Engine, create_engine
 
 from durban_valuations.config.settings import Settings
+
+with warnings.catch_warnings():
+    # pgserver asks platformdirs for a runtime folder when it is imported. Without
+    # XDG_RUNTIME_DIR (containers, CI) platformdirs warns and falls back to /tmp, which is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+    from pgserver.postgres_server import get_server
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +45,15 @@ def normalize_database_url(url: str) -> str:
 def start_embedded_server(settings: Settings) -> str:
     """Start (or reuse) the embedded PostgreSQL 16 in `DATA_DIR/postgres` and return its URI.
 
-    The server keeps running after this process exits (`cleanup_mode=None`), so the
-    scraper, the API and the CLI share one server. It listens on a unix socket only.
+    Processes that use the same folder at the same time (a scrape beside the API) share
+    one server, and pgserver stops it when the last of them exits (`cleanup_mode="stop"`).
+    It listens on a unix socket only.
     """
     data_dir = settings.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "postgres"
     logger.info("starting embedded PostgreSQL in %s", pgdata)
-    server = get_server(pgdata, cleanup_mode=None)
+    server = get_server(pgdata, cleanup_mode="stop")
     uri: str = server.get_uri()
     return uri
 

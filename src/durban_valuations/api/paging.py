@@ -1,0 +1,76 @@
+"""Cursors bound to the filters and sort of the request that issued them, and query checks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import inspect
+import json
+from collections.abc import Callable
+
+from fastapi import Request
+
+from durban_valuations.api.errors import ApiError
+
+# Parameters that may change between the pages of one listing.
+PAGING_PARAMETERS = frozenset({"cursor", "limit"})
+
+
+def listing_fingerprint(request: Request) -> str:
+    """Return a short digest of the request's query parameters other than cursor and limit."""
+    items = sorted(
+        (name, value)
+        for name, value in request.query_params.multi_items()
+        if name not in PAGING_PARAMETERS
+    )
+    digest = hashlib.sha256(json.dumps(items).encode()).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+def bind_cursor(token: str | None, fingerprint: str) -> str | None:
+    """Prefix a store cursor with the fingerprint of the listing it belongs to."""
+    return None if token is None else f"{fingerprint}.{token}"
+
+
+def unbind_cursor(token: str, fingerprint: str) -> str:
+    """Return the store cursor inside `token`, checking that the listing is the same.
+
+    A cursor used with other filters would silently page through another listing, so
+    it is rejected with a 422 naming the cursor parameter.
+    """
+    prefix, separator, inner = token.partition(".")
+    if not separator or not inner:
+        raise ApiError(
+            422, "invalid cursor: expected the next_cursor value of a previous page", "cursor"
+        )
+    if prefix != fingerprint:
+        raise ApiError(
+            422,
+            "invalid cursor: it was issued for other filters or another sort. Repeat the "
+            "request that returned it with the same filters and sort, adding only cursor "
+            "(limit may change)",
+            "cursor",
+        )
+    return inner
+
+
+def reject_unknown_parameters(*functions: Callable[..., object]) -> Callable[[Request], None]:
+    """Return a dependency that rejects query parameters the given functions do not take.
+
+    A misspelt filter would otherwise be ignored and the whole roll returned.
+    """
+    allowed: set[str] = set()
+    for function in functions:
+        allowed |= set(inspect.signature(function).parameters)
+
+    def check(request: Request) -> None:
+        for name in request.query_params:
+            if name not in allowed:
+                raise ApiError(
+                    422,
+                    f"unknown query parameter {name!r}: expected one of "
+                    f"{', '.join(sorted(allowed - {'request', 'connection'}))}",
+                    name,
+                )
+
+    return check
