@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from durban_valuations.replica.aspnet import quote_rejected_value
+from durban_valuations.replica.fault_config import SqlError
 
 VERSION_LINE = "Microsoft .NET Framework Version:4.0.30319; ASP.NET Version:4.8.4494.0"
 UNHANDLED_DESCRIPTION = (
@@ -197,4 +198,66 @@ def render_error_page(error: ReplicaServerError) -> str:
         "            <hr width=100% size=1 color=silver>\r\n\r\n"
         f"            <b>Version Information:</b>&nbsp;{VERSION_LINE}\r\n\r\n"
         "            </font>\r\n\r\n    </body>\r\n</html>\r\n"
+    )
+
+
+# Messages of the SQL Server failures in the live site's error logs. The database name is a
+# neutral stand-in, because the logs name the municipality's real database.
+SQL_ERROR_MESSAGES: dict[SqlError, tuple[str, str]] = {
+    "network": (
+        "System.Data.SqlClient.SqlException",
+        "A network-related or instance-specific error occurred while establishing a connection "
+        "to SQL Server. The server was not found or was not accessible. Verify that the instance "
+        "name is correct and that SQL Server is configured to allow remote connections. "
+        "(provider: Named Pipes Provider, error: 40 - Could not open a connection to SQL Server)",
+    ),
+    "pool_timeout": (
+        "System.InvalidOperationException",
+        "Timeout expired.  The timeout period elapsed prior to obtaining a connection from the "
+        "pool.  This may have occurred because all pooled connections were in use and max pool "
+        "size was reached.",
+    ),
+    "permission_denied": (
+        "System.Data.SqlClient.SqlException",
+        "The EXECUTE permission was denied on the object 'Get_DropDownFillValues', "
+        "database 'ValuationRoll', schema 'dbo'.",
+    ),
+}
+# The live logs show the SQL errors of the criteria pages with this suffix on the message.
+CRITERIA_ERROR_SUFFIX = "LoadDataBase-->GetSuburbs"
+
+
+def criteria_database_error(error: SqlError, page_class: str) -> ReplicaServerError:
+    """Return the error of a criteria page whose drop-down lists failed to load."""
+    _, message = SQL_ERROR_MESSAGES[error]
+    return ReplicaServerError(
+        500,
+        "System.Exception",
+        f"{message}{CRITERIA_ERROR_SUFFIX}",
+        (
+            "DataWorld.XML.LoadDataBase.Get_DropDownValues(String DropDownType) +412",
+            f"{page_class}.LoadPageData() +96",
+            f"{page_class}.Page_Load(Object sender, EventArgs e) +38",
+            *PAGE_FRAMES,
+        ),
+    )
+
+
+def page_database_error(error: SqlError, page_class: str) -> ReplicaServerError:
+    """Return an SQL error of the result or details page.
+
+    NOTE: the live logs hold no SQL error of these pages, so the exception type, the missing
+    suffix and the stack are this replica's assumption.
+    """
+    exception_type, message = SQL_ERROR_MESSAGES[error]
+    return ReplicaServerError(
+        500,
+        exception_type,
+        message,
+        (
+            "System.Data.SqlClient.SqlConnection.OnError(SqlException exception, "
+            "Boolean breakConnection, Action`1 wrapCloseInAction) +2444190",
+            f"{page_class}.Page_Load(Object sender, EventArgs e) +211",
+            *PAGE_FRAMES,
+        ),
     )

@@ -81,15 +81,21 @@ def render_row(prop: Property, position: int) -> str:
     return f'          <tr class="color{position % 2}">{NL}{NL.join(cells)}{NL}          </tr>{NL}'
 
 
-def render_result_table(properties: list[Property]) -> str:
-    """Render the XSLT output: its own html/body, div#resultPanel and table.searchResultTable."""
+def render_result_table(properties: list[Property], show_warning: bool | None = None) -> str:
+    """Render the XSLT output: its own html/body, div#resultPanel and table.searchResultTable.
+
+    The warning row appears when `show_warning` is True, or when it is None and there are
+    at least WARNING_THRESHOLD rows.
+    """
     total = len(properties)
+    if show_warning is None:
+        show_warning = total >= WARNING_THRESHOLD
     parts = [
         f'<html>{NL}  <body>{NL}    <div id="resultPanel">{NL}',
         '      <table border="1" width="100%" align="left" class="searchResultTable" '
         f'cellspacing="1" cellpadding="0">{NL}',
     ]
-    if total >= WARNING_THRESHOLD:
+    if show_warning:
         parts.append(
             f'        <tr bgcolor="#9acd32" class="HeaderMessage">{NL}'
             f'          <td colspan="9" align="center">{xslt_text(WARNING_TEXT)}</td>{NL}'
@@ -120,8 +126,13 @@ def render_result_table(properties: list[Property]) -> str:
     return "".join(parts)
 
 
-def render_result_page(properties: list[Property], raw_query: str) -> str:
-    """Render SearchResult.aspx around the result table; the form posts back to the same URL."""
+def render_result_page(
+    properties: list[Property], raw_query: str, show_warning: bool | None = None
+) -> str:
+    """Render SearchResult.aspx around the result table; the form posts back to the same URL.
+
+    `show_warning` is passed on to render_result_table.
+    """
     action = xslt_attribute(f"SearchResult.aspx?{raw_query}" if raw_query else "SearchResult.aspx")
     return (
         f"{NL}{XHTML_DOCTYPE}{NL}{NL}"
@@ -135,7 +146,7 @@ def render_result_page(properties: list[Property], raw_query: str) -> str:
         f'value="/wEPDwUKMTY1NDU2MTA1MmRk" />{NL}'
         f"</div>{NL}{NL}"
         f'    <div align="center">{NL}'
-        f"{render_result_table(properties)}{NL}"
+        f"{render_result_table(properties, show_warning)}{NL}"
         f"    </div>{NL}"
         f"    </form>{NL}"
         f"</body>{NL}"
