@@ -43,6 +43,9 @@ def test_env_example_values_are_valid() -> None:
         ("REQUEST_CONCURRENCY", "0"),
         ("EXTRACTION_INTERVAL", "0"),
         ("SMTP_PORT", "70000"),
+        ("BLOCK_PAUSE_AFTER", "0"),
+        ("BLOCK_PAUSE_SECONDS", "0"),
+        ("BLOCK_PAUSE_SECONDS", "-5"),
         ("VALUATION_SITE_URL", "not a url"),
         ("VALUATION_SITE_URL", "https://example.org/?a=1"),
     ],
@@ -54,3 +57,19 @@ def test_invalid_setting_rejected(
     with pytest.raises(ValidationError) as raised:
         Settings(_env_file=None)
     assert raised.value.errors()[0]["loc"] == (variable.lower(),)
+
+
+def test_block_pause_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BLOCK_PAUSE_AFTER", raising=False)
+    monkeypatch.delenv("BLOCK_PAUSE_SECONDS", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.block_pause_after == 3
+    assert settings.block_pause_seconds == 300.0
+
+
+def test_block_pause_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLOCK_PAUSE_AFTER", "5")
+    monkeypatch.setenv("BLOCK_PAUSE_SECONDS", "0.5")
+    settings = Settings(_env_file=None)
+    assert settings.block_pause_after == 5
+    assert settings.block_pause_seconds == 0.5

@@ -255,4 +255,6 @@ def test_from_settings_uses_settings() -> None:
     settings = Settings(request_rate=2.0, request_retries=7, request_timeout=9.0)
     client = SiteClient.from_settings(settings, base_url="http://127.0.0.1:9/")
     assert (client.base_url, client.retries, client.timeout) == ("http://127.0.0.1:9", 7, 9.0)
+    assert client.current_rate == 2.0
+    assert client.deadline is None
     asyncio.run(client.aclose())

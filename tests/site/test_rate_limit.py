@@ -75,3 +75,73 @@ def test_idle_time_not_banked() -> None:
 def test_invalid_rate_raises(rate: float) -> None:
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(rate)
+
+
+def test_slow_down_halves_rate() -> None:
+    limiter = RateLimiter(8.0)
+    limiter.slow_down()
+    assert limiter.current_rate == 4.0
+    assert limiter.interval == 0.25
+    limiter.slow_down()
+    assert limiter.current_rate == 2.0
+
+
+def test_slow_down_has_floor() -> None:
+    limiter = RateLimiter(16.0)
+    for _ in range(10):
+        limiter.slow_down()
+    assert limiter.current_rate == 1.0
+
+
+def test_speed_up_restores_gradually() -> None:
+    limiter = RateLimiter(10.0)
+    limiter.slow_down()
+    rates = []
+    for _ in range(11):
+        limiter.speed_up()
+        rates.append(limiter.current_rate)
+    assert rates[0] == pytest.approx(5.5)
+    assert rates[4] == pytest.approx(7.5)
+    assert rates[9] == pytest.approx(10.0)
+    assert rates[10] == 10.0
+
+
+def test_pause_delays_next_start() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(4.0, clock=clock, sleep=clock.sleep)
+
+    async def run() -> None:
+        await limiter.wait()
+        limiter.pause(30.0)
+        await limiter.wait()
+
+    asyncio.run(run())
+    assert clock.sleeps == [30.0]
+    assert limiter.is_paused() is False
+
+
+def test_pause_holds_sleeping_caller() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1.0, clock=clock, sleep=clock.sleep)
+
+    async def pause_then_sleep(seconds: float) -> None:
+        # The pause starts while the caller sleeps towards its reserved slot.
+        limiter._sleep = clock.sleep
+        limiter.pause(10.0)
+        await clock.sleep(seconds)
+
+    async def run() -> None:
+        await limiter.wait()
+        limiter._sleep = pause_then_sleep
+        await limiter.wait()
+
+    asyncio.run(run())
+    assert clock.sleeps == [1.0, 9.0]
+
+
+def test_shorter_pause_keeps_longer() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1.0, clock=clock, sleep=clock.sleep)
+    limiter.pause(30.0)
+    limiter.pause(5.0)
+    assert limiter.paused_until == 130.0

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     request_retries: int = Field(
         default=5, ge=0, le=20, description="Retries of one request after a timeout or a 5xx."
     )
+    block_pause_after: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive firewall blocks after which all requests pause.",
+    )
+    block_pause_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds all requests pause after BLOCK_PAUSE_AFTER consecutive blocks.",
+    )
     user_agent: str = Field(
         default="durban-valuations/0.1 (+https://github.com/durban-valuations/durban-valuations)",
         description="User-Agent header sent to the site.",

@@ -2,23 +2,27 @@
 
 Every request passes a concurrency semaphore and a global rate limiter, and failed attempts
 are retried with exponential backoff. Responses are checked with `check_page` before
-parsing, because the site serves some failures as HTTP 200 pages.
+parsing, because the site serves some failures as HTTP 200 pages. Firewall blocks slow the
+shared rate down and, when consecutive, pause every request (see `block_guard`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from durban_valuations.config.settings import Settings
+from durban_valuations.site.block_guard import BlockGuard, EventCallback
 from durban_valuations.site.errors import (
     BlockedError,
     ClientRequestError,
+    DeadlineReachedError,
     LayoutChangedError,
     RequestTimeoutError,
     ServerError,
@@ -66,8 +70,17 @@ class ClientStats:
     server_errors: int = 0
     # Firewall block pages and HTTP 429 responses.
     blocks: int = 0
+    # Pauses of all requests after consecutive blocks.
+    pauses: int = 0
     # Bytes of response bodies received.
     bytes: int = 0
+    # time.monotonic() when the client was created.
+    started_at: float = field(default_factory=time.monotonic)
+
+    def requests_per_second(self, now: float | None = None) -> float:
+        """Return the attempts per second since the client was created (0.0 at the start)."""
+        elapsed = (time.monotonic() if now is None else now) - self.started_at
+        return self.requests / elapsed if elapsed > 0 else 0.0
 
 
 class SiteClient:
@@ -78,6 +91,11 @@ class SiteClient:
     connection) or BlockedError (the firewall page, or HTTP 429). A truncated page is
     retried like those and then raises LayoutChangedError. Other HTTP 4xx responses raise
     ClientRequestError at once, and so does an ASP.NET request validation error.
+
+    `deadline` is a time.monotonic() value. Once it has passed, new requests and retries
+    raise DeadlineReachedError without sending anything, and so does a retry whose backoff
+    sleep would end after it. A request already sent finishes normally. `on_event` receives
+    the events listed in `block_guard`, such as "blocked_pause".
     """
 
     def __init__(
@@ -90,6 +108,10 @@ class SiteClient:
         retries: int = _DEFAULTS["request_retries"].default,
         user_agent: str = _DEFAULTS["user_agent"].default,
         backoff: Backoff | None = None,
+        block_pause_after: int = _DEFAULTS["block_pause_after"].default,
+        block_pause_seconds: float = _DEFAULTS["block_pause_seconds"].default,
+        deadline: float | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -99,8 +121,15 @@ class SiteClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff or Backoff()
+        self.deadline = deadline
         self.stats = ClientStats()
         self._limiter = RateLimiter(rate)
+        self._block_guard = BlockGuard(
+            self._limiter,
+            pause_after=block_pause_after,
+            pause_seconds=block_pause_seconds,
+            on_event=on_event,
+        )
         self._semaphore = asyncio.Semaphore(concurrency)
         self._http = httpx.AsyncClient(
             headers={"User-Agent": user_agent},
@@ -109,7 +138,14 @@ class SiteClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, base_url: str | None = None) -> SiteClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        base_url: str | None = None,
+        *,
+        deadline: float | None = None,
+        on_event: EventCallback | None = None,
+    ) -> SiteClient:
         """Build a client from the request settings, with `base_url` overriding the site URL."""
         return cls(
             base_url or settings.site_url,
@@ -118,7 +154,34 @@ class SiteClient:
             timeout=settings.request_timeout,
             retries=settings.request_retries,
             user_agent=settings.user_agent,
+            block_pause_after=settings.block_pause_after,
+            block_pause_seconds=settings.block_pause_seconds,
+            deadline=deadline,
+            on_event=on_event,
         )
+
+    @property
+    def on_event(self) -> EventCallback | None:
+        """Callback that receives the client's events, such as "blocked_pause"."""
+        return self._block_guard.on_event
+
+    @on_event.setter
+    def on_event(self, callback: EventCallback | None) -> None:
+        self._block_guard.on_event = callback
+
+    def deadline_passed(self) -> bool:
+        """Return True when a deadline was given and it has passed."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    @property
+    def current_rate(self) -> float:
+        """Requests per second the client allows now, lowered after blocks."""
+        return self._limiter.current_rate
+
+    @property
+    def blocks_in_a_row(self) -> int:
+        """Blocks since the last successful response or pause."""
+        return self._block_guard.blocks_in_a_row
 
     async def __aenter__(self) -> SiteClient:
         return self
@@ -156,6 +219,7 @@ class SiteClient:
         Raises:
             SiteError: the typed error described in the class docstring.
         """
+        self._check_deadline(url)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
             wait=self._retry_delay,
@@ -171,16 +235,39 @@ class SiteClient:
             attempts = self.retries + 1
             logger.error("request failed after %d attempts: %s: %s", attempts, url, failure.error)
             raise failure.error from failure.__cause__
+        except DeadlineReachedError as error:
+            logger.warning("request stopped by the deadline: %s: %s", url, error)
+            raise
         except SiteError as error:
             logger.error("request failed without retry: %s: %s", url, error)
             raise
         # AsyncRetrying either returns from the loop or raises, so this line never runs.
         raise AssertionError("the retry loop ended without a result")
 
+    def _check_deadline(self, url: str) -> None:
+        if self.deadline is None:
+            return
+        overdue = time.monotonic() - self.deadline
+        if overdue >= 0:
+            raise DeadlineReachedError(
+                f"the client's deadline passed {overdue:.1f} s ago, so no request is sent",
+                url=url,
+            )
+
     def _retry_delay(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome is not None else None
         retry_after = error.retry_after if isinstance(error, RetryableAttemptError) else None
-        return self.backoff.delay(state.attempt_number, retry_after)
+        delay = self.backoff.delay(state.attempt_number, retry_after)
+        if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+            last_error = error.error if isinstance(error, RetryableAttemptError) else error
+            url = last_error.url if isinstance(last_error, SiteError) else None
+            # tenacity lets an error raised here propagate, so no backoff sleep starts.
+            raise DeadlineReachedError(
+                f"the client's deadline passes before the retry in {delay:.2f} s, so the "
+                f"request stops after its last attempt failed with {type(last_error).__name__}",
+                url=url,
+            ) from last_error
+        return delay
 
     def _log_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
@@ -194,9 +281,28 @@ class SiteClient:
             error.error if isinstance(error, RetryableAttemptError) else error,
         )
 
-    async def _fetch_once(self, url: str) -> str:
-        async with self._semaphore:
+    async def _wait_for_turn(self, url: str) -> None:
+        """Wait for the rate limiter, raising DeadlineReachedError when the deadline comes first."""
+        if self.deadline is None:
             await self._limiter.wait()
+            return
+        # asyncio measures its timeouts on the event loop's clock, not time.monotonic().
+        loop_deadline = asyncio.get_running_loop().time() + self.deadline - time.monotonic()
+        try:
+            async with asyncio.timeout_at(loop_deadline):
+                await self._limiter.wait()
+        except TimeoutError as error:
+            raise DeadlineReachedError(
+                "the client's deadline passed while the request waited for the rate limit "
+                "or a block pause, so it was not sent",
+                url=url,
+            ) from error
+        self._check_deadline(url)
+
+    async def _fetch_once(self, url: str) -> str:
+        self._check_deadline(url)
+        async with self._semaphore:
+            await self._wait_for_turn(url)
             self.stats.requests += 1
             try:
                 # httpx times out each phase separately, so this bounds the whole response.
@@ -225,13 +331,13 @@ class SiteClient:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
         if status == 429:
-            self.stats.blocks += 1
+            self._record_block(url)
             throttled = BlockedError("the site responded with HTTP 429 Too Many Requests", url=url)
             raise RetryableAttemptError(throttled, retry_after)
 
         # The firewall's status code is unknown, so its page is recognised by its text.
         if BLOCK_PAGE_MARKER in text:
-            self.stats.blocks += 1
+            self._record_block(url)
             raise RetryableAttemptError(
                 BlockedError(describe_block_page(text), url=url), retry_after
             )
@@ -261,4 +367,10 @@ class SiteClient:
             # dropped connection can cause, so it is worth another attempt.
             raise RetryableAttemptError(error, retry_after) from error
 
+        self._block_guard.record_success()
         return text
+
+    def _record_block(self, url: str) -> None:
+        self.stats.blocks += 1
+        if self._block_guard.record_block(url):
+            self.stats.pauses += 1

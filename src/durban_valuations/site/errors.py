@@ -37,3 +37,7 @@ class LayoutChangedError(SiteError):
 
 class ClientRequestError(SiteError):
     """The site rejected the request itself (HTTP 4xx other than 429)."""
+
+
+class DeadlineReachedError(SiteError):
+    """The client's deadline passed, or would pass during a retry's backoff sleep."""

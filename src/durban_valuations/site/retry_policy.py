@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from durban_valuations.site.errors import SiteError
 
@@ -44,18 +47,33 @@ class RetryableAttemptError(Exception):
         self.retry_after = retry_after
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Return the Retry-After header in seconds, or None when absent or not a number.
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Return the Retry-After header in seconds, or None when absent or invalid.
 
-    NOTE: the HTTP-date form of Retry-After is not read, so it falls back to the backoff.
+    The header is either a number of seconds or an HTTP-date (RFC 9110, section 10.2.3).
+    A date is converted to the seconds from `now` (the current UTC time by default), and a
+    date in the past gives 0. `Backoff.delay` caps both forms at `retry_after_cap`.
     """
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
+        return _seconds_until_http_date(text, now)
+    return seconds if seconds >= 0 and math.isfinite(seconds) else None
+
+
+def _seconds_until_http_date(text: str, now: datetime | None) -> float | None:
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
         return None
-    return seconds if seconds >= 0 else None
+    # A date with the zone "-0000" parses as naive, and HTTP dates are always in GMT.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    reference = now if now is not None else datetime.now(UTC)
+    return max(0.0, (moment - reference).total_seconds())
 
 
 def is_permanent_server_error(message: str) -> bool:
