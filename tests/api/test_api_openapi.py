@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from durban_valuations.api.openapi import REGENERATE_COMMAND, export_openapi, render_openapi
@@ -26,8 +27,12 @@ def test_export_openapi_writes_yaml(tmp_path: Path) -> None:
     assert set(document["paths"]) == {
         "/properties",
         "/properties/{rate_number}",
+        "/properties/{rate_number}/history",
         "/suburbs",
         "/health",
+        "/runs",
+        "/runs/{run_id}",
+        "/changes",
     }
 
 
@@ -39,3 +44,12 @@ def test_openapi_documents_parameters() -> None:
     limit = next(parameter for parameter in parameters if parameter["name"] == "limit")
     assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("path", ["/runs", "/changes"])
+def test_openapi_documents_history_parameters(path: str) -> None:
+    document = yaml.safe_load(render_openapi())
+
+    parameters = document["paths"][path]["get"]["parameters"]
+    assert parameters
+    assert all(parameter.get("description") for parameter in parameters)

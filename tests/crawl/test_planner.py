@@ -7,6 +7,8 @@ from durban_valuations.crawl.planner import (
     Dimension,
     UnsplittableSearchError,
     initial_searches,
+    query_from_key,
+    search_key,
     split_search,
 )
 from durban_valuations.site.models import CriteriaOptions, Option, Roll, SearchQuery
@@ -83,3 +85,29 @@ def test_two_digit_split_covers_every_number() -> None:
     children = split_search(SearchQuery(Roll.FULL, volume_no="01"), VOLUMES)
     for number in ("00000000", "12345678", "99999999", "00190534"):
         assert any(matches(child, number) for child in children)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        SearchQuery(Roll.FULL, suburb="12"),
+        SearchQuery(Roll.FULL, volume_no="04", rate_number="0012"),
+        SearchQuery(Roll.SECTIONAL, scheme_name="SS SUN & SAND", whole_scheme=True),
+        SearchQuery(Roll.SECTIONAL, scheme_name="SS A=B", section_number="7"),
+    ],
+)
+def test_search_key_round_trip(query: SearchQuery) -> None:
+    key = search_key(query)
+
+    assert query_from_key(query.roll, key) == query
+
+
+def test_search_key_order_fixed() -> None:
+    query = SearchQuery(Roll.FULL, suburb="3", volume_no="04", rate_number="12")
+
+    assert search_key(query) == "VolumeNo=04&RateNumber=12&Suburb=3"
+
+
+def test_foreign_search_key_rejected() -> None:
+    with pytest.raises(ValueError, match="Colour"):
+        query_from_key(Roll.FULL, "Colour=red")

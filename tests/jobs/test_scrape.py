@@ -115,13 +115,14 @@ def test_scrape_reports_coverage(site: RunningReplica, engine: Engine, tmp_path:
     truth = load_truth(site, tmp_path)
     full = [record for record in truth.values() if record["roll"] == "full"]
     without_suburb = sum(1 for record in full if record["suburb_id"] is None)
-    report = result.coverage[0].to_report()
+    report = result.report(Roll.FULL)
     assert report["properties"] == len(full)
     assert report["properties_by_dimension"]["volume"] == len(full)
     assert report["properties_only_in"]["volume"] == without_suburb
     assert report["properties_only_in"]["suburb"] == 0
     assert report["failed_searches"] == []
     assert report["splits"] > 0
+    assert report["pending"] == 0
 
 
 def test_second_run_keeps_one_row_each(site: RunningReplica, engine: Engine) -> None:

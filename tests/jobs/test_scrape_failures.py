@@ -83,10 +83,10 @@ def test_failing_search_makes_run_incomplete(
         result = run_scrape(settings(), engine, rolls=[Roll.FULL], source_url=site.url)
         expected = len(site.roll.full)
 
-    failed = result.coverage[0].failed
+    failed = result.report(Roll.FULL)["failed_searches"]
     assert result.status == "incomplete"
-    assert [failure.search for failure in failed] == [f"roll=full Suburb={small_suburb}"]
-    assert error_text in failed[0].error
+    assert [failure["search"] for failure in failed] == [f"Suburb={small_suburb}"]
+    assert error_text in failed[0]["error"]
     # The volume searches still reach that suburb's properties.
     assert count_properties(engine) == expected
     with engine.connect() as connection:

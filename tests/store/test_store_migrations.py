@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -14,7 +15,13 @@ from durban_valuations.store.database import (
     normalize_database_url,
     resolve_database_url,
 )
-from durban_valuations.store.migrations import current_revision, head_revision, upgrade_database
+from durban_valuations.store.migrations import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    revision_of,
+    upgrade_database,
+)
 from durban_valuations.store.tables import Base
 
 
@@ -29,12 +36,37 @@ def test_upgrade_from_empty_database(empty_database_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    assert {"properties", "owners", "scrape_runs", "alembic_version"} <= tables
+    assert {
+        "properties",
+        "owners",
+        "scrape_runs",
+        "property_changes",
+        "crawl_searches",
+        "run_sightings",
+        "alembic_version",
+    } <= tables
 
 
 def test_upgrade_twice_is_noop(database_url: str) -> None:
     assert upgrade_database(database_url) == head_revision()
     assert current_revision(database_url) == head_revision()
+
+
+def test_downgrade_to_first_and_back(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001")
+            tables = set(inspect(connection).get_table_names())
+            assert revision_of(connection) == "0001"
+    finally:
+        engine.dispose()
+
+    assert "property_changes" not in tables
+    assert "crawl_searches" not in tables
+    assert upgrade_database(database_url) == head_revision()
 
 
 def test_migrations_match_tables(database_url: str) -> None:

@@ -63,14 +63,16 @@ def reject_unknown_parameters(*functions: Callable[..., object]) -> Callable[[Re
     for function in functions:
         allowed |= set(inspect.signature(function).parameters)
 
+    expected = sorted(allowed - {"request", "connection"})
+    hint = (
+        f"expected one of {', '.join(expected)}"
+        if expected
+        else "this route takes no query parameters"
+    )
+
     def check(request: Request) -> None:
         for name in request.query_params:
             if name not in allowed:
-                raise ApiError(
-                    422,
-                    f"unknown query parameter {name!r}: expected one of "
-                    f"{', '.join(sorted(allowed - {'request', 'connection'}))}",
-                    name,
-                )
+                raise ApiError(422, f"unknown query parameter {name!r}: {hint}", name)
 
     return check

@@ -65,27 +65,42 @@ def open_database(settings: Settings) -> tuple[str, Engine]:
 
 def print_summary(result: ScrapeResult) -> None:
     """Print the coverage of a run as a table on standard error."""
-    table = Table(title=f"Run {result.run_id}: {result.status}")
-    for column in ("roll", "searches", "splits", "failed", "properties", "only by volume"):
-        table.add_column(column, justify="right" if column != "roll" else "left")
-    for coverage in result.coverage:
-        report = coverage.to_report()
+    title = f"Run {result.run_id}: {result.status}" + (" (resumed)" if result.resumed else "")
+    table = Table(title=title)
+    columns = (
+        "roll",
+        "searches",
+        "splits",
+        "failed",
+        "properties",
+        "only by suburb",
+        "only by volume",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "roll" else "right")
+    for report in result.reports:
+        only = report["properties_only_in"]
         table.add_row(
-            coverage.roll.value,
-            str(coverage.searches),
-            str(coverage.splits),
-            str(len(coverage.failed)),
-            str(coverage.properties),
-            str(report["properties_only_in"].get("volume", "-")),
+            report["roll"],
+            str(report["searches"]),
+            str(report["splits"]),
+            str(len(report["failed_searches"])),
+            str(report["properties"]),
+            str(only.get("suburb", "-")),
+            str(only.get("volume", "-")),
         )
     console.print(table)
     console.print(
-        f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}"
-        + (f", details fetched {result.details_fetched}" if result.details_fetched else "")
+        f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}, "
+        f"marked not seen {result.not_seen}, details fetched {result.details_fetched}"
     )
-    for coverage in result.coverage:
-        for failure in coverage.failed[:10]:
-            console.print(f"[red]failed search {failure.search}: {failure.error}[/red]")
+    for report in result.reports:
+        for failure in report["failed_searches"][:10]:
+            console.print(f"[red]failed search {failure['search']}: {failure['error']}[/red]")
+    if result.suspect_reason:
+        console.print(f"[yellow]run marked suspect: {result.suspect_reason}[/yellow]")
+    if result.deadline_reached:
+        console.print("[yellow]deadline reached: run the same command again to resume[/yellow]")
     if result.error:
         console.print(f"[red]{result.error}[/red]")
 

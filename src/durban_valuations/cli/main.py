@@ -26,6 +26,7 @@ from durban_valuations.replica.generate import DEFAULT_ROWS
 from durban_valuations.site.client import SiteClient
 from durban_valuations.site.errors import SiteError
 from durban_valuations.site.models import CriteriaOptions, Roll
+from durban_valuations.store.locks import ScrapeInProgressError
 from durban_valuations.store.migrations import current_revision
 
 app = typer.Typer(
@@ -117,6 +118,13 @@ def scrape(
             callback=_in_range(0.01), help="Requests per second (overrides REQUEST_RATE)."
         ),
     ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            callback=_in_range(0.1),
+            help="Stop cleanly after this many minutes; the next scrape resumes the run.",
+        ),
+    ] = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -132,16 +140,21 @@ def scrape(
         overrides["request_concurrency"] = concurrency
     settings = load_settings(**overrides)
     _, engine = open_database(settings)
-    with CrawlProgress(console) as display:
-        result = run_scrape(
-            settings,
-            engine,
-            rolls=rolls_for(roll.value),
-            suburb_names=suburb or None,
-            source_url=source,
-            fetch_details=details,
-            progress=display.listener,
-        )
+    try:
+        with CrawlProgress(console) as display:
+            result = run_scrape(
+                settings,
+                engine,
+                rolls=rolls_for(roll.value),
+                suburb_names=suburb or None,
+                source_url=source,
+                fetch_details=details,
+                deadline_seconds=None if deadline is None else deadline * 60,
+                progress=display.listener,
+            )
+    except ScrapeInProgressError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from None
     print_summary(result)
     if result.status != "complete":
         raise typer.Exit(code=1)

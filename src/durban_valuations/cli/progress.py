@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from durban_valuations.crawl.coverage import RollCoverage
+from durban_valuations.crawl.coverage import RollProgress
 from durban_valuations.site.models import Roll
 
 logger = logging.getLogger(__name__)
@@ -31,11 +37,11 @@ class CrawlProgress:
             TextColumn("{task.fields[properties]} properties"),
             TextColumn("{task.fields[rate]:.1f} searches/s"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=self._console,
             disable=not self._live,
         )
         self._tasks: dict[Roll, TaskID] = {}
-        self._started: dict[Roll, float] = {}
 
     def __enter__(self) -> CrawlProgress:
         self._progress.start()
@@ -54,27 +60,27 @@ class CrawlProgress:
         self._tasks[roll] = self._progress.add_task(
             "crawl", total=None, roll=roll.value, properties=0, rate=0.0
         )
-        self._started[roll] = time.monotonic()
         return _RollListener(self, roll)
 
-    def update(self, roll: Roll, coverage: RollCoverage, pending: int) -> None:
+    def update(self, roll: Roll, progress: RollProgress) -> None:
         """Redraw the bar of `roll`, or log a line every LOG_EVERY_SEARCHES searches."""
-        elapsed = max(time.monotonic() - self._started[roll], 1e-6)
-        rate = coverage.searches / elapsed
         self._progress.update(
             self._tasks[roll],
-            completed=coverage.searches,
-            total=coverage.searches + pending,
-            properties=coverage.new_properties,
-            rate=rate,
+            completed=progress.searches,
+            total=progress.searches + progress.pending,
+            properties=progress.new_properties,
+            rate=progress.searches_per_second,
         )
-        if not self._live and coverage.searches % LOG_EVERY_SEARCHES == 0:
+        if not self._live and progress.searches % LOG_EVERY_SEARCHES == 0:
+            left = progress.seconds_left
             logger.info(
-                "crawl progress: %s searches done, %s left, %s rows, %.1f searches/s",
-                coverage.searches,
-                pending,
-                coverage.rows_seen,
-                rate,
+                "crawl progress: %s searches done, %s left, %s rows, %.1f searches/s, "
+                "about %s left",
+                progress.searches,
+                progress.pending,
+                progress.rows_seen,
+                progress.searches_per_second,
+                "?" if left is None else f"{left / 60:.0f} min",
                 extra={"roll": roll.value},
             )
 
@@ -84,5 +90,5 @@ class _RollListener:
         self._display = display
         self._roll = roll
 
-    def searches_changed(self, coverage: RollCoverage, pending: int) -> None:
-        self._display.update(self._roll, coverage, pending)
+    def searches_changed(self, progress: RollProgress) -> None:
+        self._display.update(self._roll, progress)

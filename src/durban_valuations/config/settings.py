@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, HttpUrl, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,37 @@ class Settings(BaseSettings):
         default=300.0,
         gt=0,
         description="Seconds all requests pause after BLOCK_PAUSE_AFTER consecutive blocks.",
+    )
+    retry_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait before the first retry; each further retry doubles it, plus jitter.",
+    )
+    retry_backoff_max_seconds: float = Field(
+        default=120.0, gt=0, description="Longest wait between two retries of one request."
+    )
+    max_page_bytes: int = Field(
+        default=5_000_000,
+        ge=100_000,
+        description="Largest result page read, in bytes (about 1,000 bytes a row); a search "
+        "with a larger page is narrowed instead.",
+    )
+    crawl_split_policy: Literal["evidence", "always"] = Field(
+        default="evidence",
+        description="Which searches that show the 1,000-row warning are split: "
+        "'always' every one, 'evidence' only those at the largest row count seen in the run.",
+    )
+    suspect_drop: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A run that finds this share fewer properties than the last complete run "
+        "is suspect.",
+    )
+    max_parse_failures: int = Field(
+        default=10,
+        ge=0,
+        description="A run with more result pages that fail to parse is suspect.",
     )
     user_agent: str = Field(
         default="durban-valuations/0.1 (+https://github.com/durban-valuations/durban-valuations)",

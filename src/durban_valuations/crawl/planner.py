@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import replace
+from urllib.parse import quote, unquote
 
 from durban_valuations.site.models import CriteriaOptions, Roll, SearchQuery
 
@@ -80,3 +81,51 @@ def split_search(query: SearchQuery, volumes: list[str]) -> list[SearchQuery]:
         return [replace(query, rate_number=substring) for substring in unique]
 
     raise UnsplittableSearchError(query)
+
+
+# Parameters that can narrow a search, in the order the site sends them; the search key
+# of a query lists the non-empty ones in this order.
+_KEY_FIELDS = (
+    ("VolumeNo", "volume_no"),
+    ("RateNumber", "rate_number"),
+    ("StreetNo", "street_no"),
+    ("StreetName", "street_name"),
+    ("Suburb", "suburb"),
+    ("ERF", "erf"),
+    ("Portion", "portion"),
+    ("DeedsTown", "deeds_town"),
+    ("SchemeName", "scheme_name"),
+    ("SectionNumber", "section_number"),
+)
+
+
+def search_key(query: SearchQuery) -> str:
+    """Return the canonical text of a query's criteria, e.g. `VolumeNo=04&RateNumber=12`.
+
+    The roll is not part of the key; it is stored beside it. Values are percent-encoded,
+    so a scheme name with `&` or `=` cannot break the key apart.
+    """
+    parts = [
+        f"{name}={quote(getattr(query, attribute), safe='')}"
+        for name, attribute in _KEY_FIELDS
+        if getattr(query, attribute)
+    ]
+    if query.whole_scheme:
+        parts.append("All=true")
+    return "&".join(parts)
+
+
+def query_from_key(roll: Roll, key: str) -> SearchQuery:
+    """Rebuild the query that `search_key` described. Raises ValueError for a foreign key."""
+    attributes = dict(_KEY_FIELDS)
+    values: dict[str, str] = {}
+    whole_scheme = False
+    for part in key.split("&") if key else []:
+        name, separator, value = part.partition("=")
+        if name == "All" and value == "true":
+            whole_scheme = True
+            continue
+        if not separator or name not in attributes:
+            raise ValueError(f"invalid search key {key!r}: unknown part {part!r}")
+        values[attributes[name]] = unquote(value)
+    return SearchQuery(roll=roll, whole_scheme=whole_scheme, **values)

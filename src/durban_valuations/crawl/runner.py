@@ -1,30 +1,59 @@
-"""The crawl of one roll: a pool of workers takes searches, splits warned ones, keeps rows."""
+"""The crawl of one roll: workers take pending searches, split warned ones, save outcomes.
+
+Outcomes are handed to a sink in batches; the sink saves each batch in one transaction
+(rows, sightings and search statuses together), so a killed crawl loses nothing and a
+resumed one repeats at most the searches of one unsaved batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from durban_valuations.clean import clean_row
-from durban_valuations.clean.models import CleanProperty
-from durban_valuations.crawl.coverage import FailedSearch, RollCoverage
+from durban_valuations.crawl.coverage import RollProgress
 from durban_valuations.crawl.planner import (
     Dimension,
     UnsplittableSearchError,
-    initial_searches,
+    query_from_key,
+    search_key,
     split_search,
 )
-from durban_valuations.site.errors import SiteError
+from durban_valuations.site.errors import (
+    DeadlineReachedError,
+    LayoutChangedError,
+    PageTooLargeError,
+    RequestTimeoutError,
+    SiteError,
+)
 from durban_valuations.site.models import CriteriaOptions, ResultPage, SearchQuery
+from durban_valuations.store.crawl_state import Outcomes, SearchRecord
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+# Bits of run_sightings.dimensions; stored in the database, so never renumber them.
+DIMENSION_BITS = {Dimension.SUBURB: 1, Dimension.VOLUME: 2}
+FLUSH_ROWS = 2000
+FLUSH_SEARCHES = 100
 
-RowSink = Callable[[list[CleanProperty]], Awaitable[None]]
+OutcomeSink = Callable[[Outcomes], Awaitable[None]]
+
+
+class SplitPolicy(enum.StrEnum):
+    """When a search that shows the 1,000-row warning is replaced by narrower searches.
+
+    `always` splits every warned search. `evidence` keeps a warned search whose row
+    count is below the largest count any search of the run returned: a hard cap would
+    cut every capped search to the same count, so a smaller count cannot be a capped one.
+    Searches at the largest count are split in both policies.
+    """
+
+    ALWAYS = "always"
+    EVIDENCE = "evidence"
 
 
 class SearchClient(Protocol):
@@ -34,129 +63,218 @@ class SearchClient(Protocol):
 
 
 class ProgressListener(Protocol):
-    """Receives a call after every search, for progress displays."""
+    """Receives the counters after every finished search."""
 
-    def searches_changed(self, coverage: RollCoverage, pending: int) -> None: ...
+    def searches_changed(self, progress: RollProgress) -> None: ...
 
 
 @dataclass(slots=True)
-class _Task:
-    query: SearchQuery
-    dimension: Dimension
+class _Crawl:
+    client: SearchClient
+    options: CriteriaOptions
+    sink: OutcomeSink
+    policy: SplitPolicy
+    largest: int
+    known: set[SearchRecord]
+    progress: RollProgress
+    listener: ProgressListener | None
+    queue: asyncio.Queue[SearchRecord] = field(default_factory=asyncio.Queue)
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    deferred: list[tuple[SearchRecord, ResultPage]] = field(default_factory=list)
+    found: set[int] = field(default_factory=set)
+    flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    stopped: bool = False
+    fatal: list[Exception] = field(default_factory=list)
+
+    @property
+    def volumes(self) -> list[str]:
+        return [option.value for option in self.options.volumes]
+
+    async def run_one(self, task: SearchRecord) -> None:
+        query = query_from_key(self.options.roll, task.key)
+        try:
+            page = await self.client.search(query)
+        except DeadlineReachedError:
+            # The search stays pending in the database for the next run to resume.
+            self.stopped = True
+            return
+        except (RequestTimeoutError, PageTooLargeError) as error:
+            # The site times out on broad searches, so a search that kept timing out
+            # through every retry is narrowed, when it can be, instead of failing; so is
+            # one whose page is too large to read.
+            self.progress.searches += 1
+            self.split(task, query, None, cause=error)
+            return
+        except SiteError as error:
+            self.fail(task, error)
+            return
+
+        self.progress.searches += 1
+        count = len(page.rows)
+        if page.has_warning and self.policy is SplitPolicy.EVIDENCE:
+            if count > self.largest:
+                self.largest = count
+                self.accept_deferred_below_largest()
+            if count >= self.largest:
+                self.deferred.append((task, page))
+                return
+        elif page.has_warning:
+            self.largest = max(self.largest, count)
+            self.split(task, query, count)
+            return
+        else:
+            self.largest = max(self.largest, count)
+        self.accept(task, page)
+
+    def accept_deferred_below_largest(self) -> None:
+        keep = []
+        for task, page in self.deferred:
+            if len(page.rows) < self.largest:
+                self.accept(task, page)
+            else:
+                keep.append((task, page))
+        self.deferred = keep
+
+    def split(
+        self,
+        task: SearchRecord,
+        query: SearchQuery,
+        count: int | None,
+        cause: Exception | None = None,
+    ) -> None:
+        try:
+            children = split_search(query, self.volumes)
+        except UnsplittableSearchError as error:
+            self.fail(task, cause or error)
+            return
+        records = [SearchRecord(task.roll, task.dimension, search_key(child)) for child in children]
+        new_records = [record for record in records if record not in self.known]
+        self.known.update(new_records)
+        self.outcomes.split.append((task, count, new_records))
+        self.progress.splits += 1
+        for record in new_records:
+            self.queue.put_nowait(record)
+
+    def accept(self, task: SearchRecord, page: ResultPage) -> None:
+        # Clean the whole page before keeping any of it, so a cell the cleaning rejects
+        # fails this search (and the run's completeness) instead of dropping one row.
+        try:
+            cleaned = [
+                clean_row(self.options.roll, row) for row in page.rows if row.pin not in self.found
+            ]
+        except ValueError as error:
+            self.fail(task, error)
+            return
+
+        bit = DIMENSION_BITS[Dimension(task.dimension)]
+        self.outcomes.sightings.setdefault(bit, []).extend(row.pin for row in page.rows)
+        for item in cleaned:
+            if item.pin not in self.found:
+                self.found.add(item.pin)
+                self.outcomes.properties.append(item)
+                self.progress.new_properties += 1
+        self.outcomes.done.append((task, len(page.rows)))
+        self.progress.rows_seen += len(page.rows)
+
+    def fail(self, task: SearchRecord, error: Exception) -> None:
+        logger.error(
+            "search failed",
+            extra={"search": task.key, "dimension": task.dimension, "error": str(error)},
+        )
+        self.progress.failed += 1
+        if isinstance(error, LayoutChangedError | ValueError):
+            self.progress.parse_failures += 1
+        self.outcomes.failed.append((task, str(error)))
+
+    async def flush(self, force: bool) -> None:
+        big_enough = (
+            len(self.outcomes.properties) >= FLUSH_ROWS or len(self.outcomes) >= FLUSH_SEARCHES
+        )
+        if not len(self.outcomes) or not (force or big_enough):
+            return
+        async with self.flush_lock:
+            batch, self.outcomes = self.outcomes, Outcomes()
+            await self.sink(batch)
+
+    async def worker(self) -> None:
+        while True:
+            task = await self.queue.get()
+            try:
+                if not self.fatal and not self.stopped:
+                    await self.run_one(task)
+                    await self.flush(force=False)
+            except Exception as error:
+                # An error outside the site (the database, a bug) stops the crawl: the
+                # remaining searches drain unrun and the error is raised afterwards.
+                self.fatal.append(error)
+            finally:
+                self.queue.task_done()
+                self.progress.pending = self.queue.qsize() + len(self.deferred)
+                if self.listener is not None:
+                    self.listener.searches_changed(self.progress)
+
+    def resolve_deferred(self) -> None:
+        """Keep deferred searches below the largest count and split the rest."""
+        deferred, self.deferred = self.deferred, []
+        for task, page in deferred:
+            if len(page.rows) < self.largest:
+                self.accept(task, page)
+            else:
+                self.split(task, query_from_key(self.options.roll, task.key), len(page.rows))
 
 
 async def crawl_roll(
     client: SearchClient,
     options: CriteriaOptions,
-    sink: RowSink,
+    sink: OutcomeSink,
     *,
-    dimensions: list[Dimension],
-    concurrency: int,
-    suburb_values: list[str] | None = None,
-    progress: ProgressListener | None = None,
-) -> RollCoverage:
-    """Run every search that covers `options.roll` and pass each new property to `sink` once.
+    pending: list[SearchRecord],
+    known: set[SearchRecord],
+    largest: int = 0,
+    policy: SplitPolicy = SplitPolicy.EVIDENCE,
+    concurrency: int = 2,
+    listener: ProgressListener | None = None,
+) -> RollProgress:
+    """Run the pending searches of `options.roll`, and every split they cause, to the end.
 
-    A search that still fails after the client's retries is recorded in the coverage report
-    and never counted as an empty result.
+    Returns early, leaving searches pending, when the client reports its deadline. A
+    search that still fails after the client's retries is saved as failed, never as an
+    empty result.
     """
-    coverage = RollCoverage(roll=options.roll, dimensions=list(dimensions))
-    for dimension in dimensions:
-        coverage.pins_by_dimension[dimension] = set()
-    volumes = [option.value for option in options.volumes]
-    queue: asyncio.Queue[_Task] = asyncio.Queue()
-    for dimension in dimensions:
-        for query in initial_searches(options, dimension, suburb_values):
-            queue.put_nowait(_Task(query, dimension))
+    crawl = _Crawl(
+        client=client,
+        options=options,
+        sink=sink,
+        policy=policy,
+        largest=largest,
+        known=set(known),
+        progress=RollProgress(roll=options.roll, pending=len(pending)),
+        listener=listener,
+    )
+    for task in pending:
+        crawl.queue.put_nowait(task)
 
-    found: set[int] = set()
-    batch: list[CleanProperty] = []
-    flush_lock = asyncio.Lock()
-
-    async def flush(force: bool) -> None:
-        if not batch or (len(batch) < BATCH_SIZE and not force):
-            return
-        async with flush_lock:
-            pending_rows = batch.copy()
-            batch.clear()
-            await sink(pending_rows)
-
-    async def run_one(task: _Task) -> None:
-        coverage.searches += 1
-        try:
-            page = await client.search(task.query)
-        except SiteError as error:
-            _record_failure(coverage, task, error)
-            return
-
-        if page.has_warning:
-            try:
-                children = split_search(task.query, volumes)
-            except UnsplittableSearchError as error:
-                _record_failure(coverage, task, error)
-                return
-            coverage.splits += 1
-            for child in children:
-                queue.put_nowait(_Task(child, task.dimension))
-            return
-
-        # Clean the whole page before keeping any of it, so a cell the cleaning rejects
-        # fails this search (and the run's completeness) instead of dropping one row.
-        try:
-            cleaned = [clean_row(options.roll, row) for row in page.rows if row.pin not in found]
-        except ValueError as error:
-            _record_failure(coverage, task, error)
-            return
-
-        coverage.rows_seen += len(page.rows)
-        coverage.pins_by_dimension[task.dimension].update(row.pin for row in page.rows)
-        for item in cleaned:
-            if item.pin in found:
-                continue
-            found.add(item.pin)
-            coverage.new_properties += 1
-            batch.append(item)
-        await flush(force=False)
-
-    # An error outside the site (the database, a bug) stops the crawl: the remaining
-    # searches are drained unrun and the error is raised after the workers stop.
-    fatal: list[Exception] = []
-
-    async def worker() -> None:
-        while True:
-            task = await queue.get()
-            try:
-                if not fatal:
-                    await run_one(task)
-            except Exception as error:
-                fatal.append(error)
-            finally:
-                queue.task_done()
-                if progress is not None:
-                    progress.searches_changed(coverage, queue.qsize())
-
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    workers = [asyncio.create_task(crawl.worker()) for _ in range(max(1, concurrency))]
     try:
-        await queue.join()
+        while True:
+            await crawl.queue.join()
+            if crawl.fatal or crawl.stopped or not crawl.deferred:
+                break
+            crawl.resolve_deferred()
+            if crawl.queue.empty():
+                break
     finally:
-        for task in workers:
-            task.cancel()
+        for worker in workers:
+            worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    if fatal:
-        raise fatal[0]
-    await flush(force=True)
-    return coverage
+    if crawl.fatal:
+        raise crawl.fatal[0]
+    await crawl.flush(force=True)
+    return crawl.progress
 
 
-def _record_failure(coverage: RollCoverage, task: _Task, error: Exception) -> None:
-    logger.error(
-        "search failed",
-        extra={
-            "search": task.query.describe(),
-            "dimension": task.dimension.value,
-            "error": str(error),
-        },
-    )
-    coverage.failed.append(
-        FailedSearch(search=task.query.describe(), dimension=task.dimension.value, error=str(error))
-    )
+def initial_records(searches: list[SearchQuery], dimension: Dimension) -> list[SearchRecord]:
+    """Return the records of a dimension's initial searches."""
+    return [
+        SearchRecord(query.roll.value, dimension.value, search_key(query)) for query in searches
+    ]

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
 
-from durban_valuations.clean.models import CleanProperty
 from durban_valuations.config import Settings
-from durban_valuations.crawl.coverage import RollCoverage
-from durban_valuations.crawl.planner import Dimension
-from durban_valuations.crawl.runner import ProgressListener, crawl_roll
+from durban_valuations.crawl.coverage import RollProgress
+from durban_valuations.crawl.planner import Dimension, initial_searches
+from durban_valuations.crawl.runner import (
+    DIMENSION_BITS,
+    ProgressListener,
+    SplitPolicy,
+    crawl_roll,
+    initial_records,
+)
+from durban_valuations.jobs import events
+from durban_valuations.jobs.details import fetch_missing_details
+from durban_valuations.jobs.guard import check_run
 from durban_valuations.jobs.suburbs import match_suburbs
 from durban_valuations.site.client import SiteClient
 from durban_valuations.site.errors import SiteError
 from durban_valuations.site.models import Roll
-from durban_valuations.store.runs import finish_run, start_run
-from durban_valuations.store.upsert import UpsertCounts, save_details, upsert_properties
+from durban_valuations.store import crawl_state
+from durban_valuations.store.crawl_state import Outcomes
+from durban_valuations.store.locks import scrape_lock
+from durban_valuations.store.runs import finish_run
+from durban_valuations.store.sightings import mark_not_seen
 
 logger = logging.getLogger(__name__)
 
@@ -31,21 +43,56 @@ class ScrapeResult:
 
     run_id: int
     status: str
-    coverage: list[RollCoverage]
+    scope: str = "all"
+    resumed: bool = False
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    progress: list[RollProgress] = field(default_factory=list)
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    not_seen: int = 0
     details_fetched: int = 0
     details_failed: int = 0
+    deadline_reached: bool = False
+    suspect_reason: str | None = None
     error: str | None = None
-    notes: list[str] = field(default_factory=list)
+
+    def report(self, roll: Roll) -> dict[str, Any]:
+        """Return the coverage report of `roll`; raises KeyError when it was not crawled."""
+        for item in self.reports:
+            if item["roll"] == roll.value:
+                return item
+        raise KeyError(roll.value)
 
     def rows(self, roll: Roll) -> int:
-        """Distinct properties of `roll` found in this run."""
-        return sum(item.properties for item in self.coverage if item.roll is roll)
+        """Distinct properties of `roll` found in this run (0 when the roll was not crawled)."""
+        return sum(item["properties"] for item in self.reports if item["roll"] == roll.value)
+
+    @property
+    def failed_searches(self) -> int:
+        """Searches that still failed after their retries, over every roll."""
+        return sum(len(item["failed_searches"]) for item in self.reports)
 
 
 ProgressFactory = Callable[[Roll], ProgressListener | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeRequest:
+    """What to scrape: rolls, an optional suburb filter, the site, details, a deadline."""
+
+    rolls: list[Roll]
+    suburb_names: list[str] | None = None
+    source_url: str | None = None
+    fetch_details: bool = False
+    deadline_seconds: float | None = None
+
+    @property
+    def scope(self) -> str:
+        """Text that tells runs of different scope apart, so one never resumes the other."""
+        if not self.suburb_names:
+            return "all"
+        return "suburbs:" + ",".join(sorted(name.casefold() for name in self.suburb_names))
 
 
 def run_scrape(
@@ -56,145 +103,206 @@ def run_scrape(
     suburb_names: list[str] | None = None,
     source_url: str | None = None,
     fetch_details: bool = False,
+    deadline_seconds: float | None = None,
     progress: ProgressFactory | None = None,
 ) -> ScrapeResult:
-    """Scrape `rolls` from the site into the database and record the run.
+    """Scrape `rolls` into the database, resuming the last unfinished run of the same scope.
 
-    The run is "complete" when every search succeeded, "incomplete" when some search
-    still failed after its retries, and "failed" when the crawl could not go on (the
-    criteria page could not be read, or the database failed).
+    The final status is "complete" when every search succeeded, "incomplete" when some
+    still failed after their retries, "interrupted" when the deadline passed or the
+    process was stopped (the next run resumes it), and "failed" when the crawl could not
+    go on. Raises ScrapeInProgressError when another scrape of the roll year is running.
     """
+    request = ScrapeRequest(rolls, suburb_names, source_url, fetch_details, deadline_seconds)
     base_url = (source_url or settings.site_url).rstrip("/")
     rolls_label = "all" if len(rolls) > 1 else rolls[0].value
-    with engine.begin() as connection:
-        run_id = start_run(connection, settings.roll_year, rolls_label, base_url)
-    logger.info(
-        "scrape started", extra={"run_id": run_id, "rolls": rolls_label, "source": base_url}
-    )
-
-    result = ScrapeResult(run_id=run_id, status="running", coverage=[])
-    try:
-        asyncio.run(
-            _crawl(settings, engine, result, rolls, suburb_names, base_url, fetch_details, progress)
+    with scrape_lock(engine, settings.roll_year):
+        with engine.begin() as connection:
+            run_id, resumed = crawl_state.start_or_resume_run(
+                connection, settings.roll_year, rolls_label, base_url, request.scope
+            )
+        logger.info(
+            "scrape %s",
+            "resumed" if resumed else "started",
+            extra={"run_id": run_id, "rolls": rolls_label, "source": base_url},
         )
-    except (SiteError, ValueError, OSError) as error:
-        result.status = "failed"
-        result.error = str(error)
-    except BaseException as error:
-        result.status = "failed"
-        result.error = f"{type(error).__name__}: {error}"
-        _finish(engine, settings, result)
-        raise
-    else:
-        failed = sum(len(item.failed) for item in result.coverage) + result.details_failed
-        result.status = "complete" if failed == 0 else "incomplete"
-    _finish(engine, settings, result)
-    log = logger.info if result.status == "complete" else logger.error
-    log(
-        "scrape finished",
-        extra={"run_id": run_id, "status": result.status, "error": result.error},
-    )
+        result = ScrapeResult(run_id=run_id, status="running", scope=request.scope, resumed=resumed)
+        try:
+            asyncio.run(_scrape(settings, engine, result, request, base_url, progress))
+        except BaseException as error:
+            result.status = "interrupted" if _is_stop(error) else "failed"
+            result.error = str(error) or type(error).__name__
+            _finish(engine, settings, result, rolls)
+            if not isinstance(error, SiteError | ValueError | OSError):
+                raise
+            _announce(result)
+            return result
+
+        _decide_status(engine, settings, result, request)
+        # Only a complete, trusted run of the whole roll can tell that a property is gone.
+        trusted = result.status == "complete" and result.suspect_reason is None
+        _finish(engine, settings, result, rolls, mark_unseen=trusted and request.scope == "all")
+    _announce(result)
     return result
 
 
-async def _crawl(
+def _is_stop(error: BaseException) -> bool:
+    return isinstance(error, KeyboardInterrupt | SystemExit | asyncio.CancelledError)
+
+
+async def _scrape(
     settings: Settings,
     engine: Engine,
     result: ScrapeResult,
-    rolls: list[Roll],
-    suburb_names: list[str] | None,
+    request: ScrapeRequest,
     base_url: str,
-    fetch_details: bool,
     progress: ProgressFactory | None,
 ) -> None:
-    details_hrefs: dict[int, str] = {}
-
-    async def sink(rows: list[CleanProperty]) -> None:
-        counts = await asyncio.to_thread(_upsert, engine, settings.roll_year, result.run_id, rows)
+    async def sink(outcomes: Outcomes) -> None:
+        counts = await asyncio.to_thread(_save, engine, settings.roll_year, result.run_id, outcomes)
         result.inserted += counts.inserted
         result.updated += counts.updated
         result.unchanged += counts.unchanged
-        for row in rows:
-            details_hrefs[row.pin] = row.details_href
 
-    async with SiteClient.from_settings(settings, base_url=base_url) as client:
-        for roll in rolls:
-            options = await client.fetch_criteria(roll)
-            suburb_values = None
-            dimensions = [Dimension.SUBURB, Dimension.VOLUME]
-            if suburb_names:
-                suburb_values = match_suburbs(options.suburbs, suburb_names)
-                # A suburb-limited run covers those suburbs only; volumes span every suburb.
-                dimensions = [Dimension.SUBURB]
-            coverage = await crawl_roll(
-                client,
-                options,
-                sink,
-                dimensions=dimensions,
-                concurrency=settings.request_concurrency,
-                suburb_values=suburb_values,
-                progress=progress(roll) if progress else None,
+    deadline = None
+    if request.deadline_seconds is not None:
+        deadline = time.monotonic() + request.deadline_seconds
+    client = SiteClient.from_settings(settings, base_url=base_url, deadline=deadline)
+    client.on_event = lambda kind, details: events.emit(kind, {"run_id": result.run_id, **details})
+    async with client:
+        for roll in request.rolls:
+            pending, known, largest = await _prepare_roll(
+                engine, client, result.run_id, roll, request
             )
-            result.coverage.append(coverage)
+            roll_progress = await crawl_roll(
+                client,
+                pending.options,
+                sink,
+                pending=pending.records,
+                known=known,
+                largest=largest,
+                policy=SplitPolicy(settings.crawl_split_policy),
+                concurrency=settings.request_concurrency,
+                listener=progress(roll) if progress else None,
+            )
+            result.progress.append(roll_progress)
+            if client.deadline_passed():
+                result.deadline_reached = True
+                return
 
-        if fetch_details:
-            await _fetch_all_details(client, engine, settings, result, details_hrefs)
+        if request.fetch_details:
+            fetched, failed = await fetch_missing_details(
+                client, engine, settings, [roll.value for roll in request.rolls]
+            )
+            result.details_fetched += fetched
+            result.details_failed += failed
+            result.deadline_reached = client.deadline_passed()
 
 
-async def _fetch_all_details(
-    client: SiteClient,
+@dataclass(slots=True)
+class _Pending:
+    options: Any
+    records: list[crawl_state.SearchRecord]
+
+
+async def _prepare_roll(
+    engine: Engine, client: SiteClient, run_id: int, roll: Roll, request: ScrapeRequest
+) -> tuple[_Pending, set[crawl_state.SearchRecord], int]:
+    """Read the roll's option lists and return its pending searches, seeding a new run."""
+    options = await client.fetch_criteria(roll)
+    dimensions = [Dimension.SUBURB, Dimension.VOLUME]
+    suburb_values = None
+    if request.suburb_names:
+        suburb_values = match_suburbs(options.suburbs, request.suburb_names)
+        # A suburb-limited run covers those suburbs only; volumes span every suburb.
+        dimensions = [Dimension.SUBURB]
+
+    with engine.begin() as connection:
+        if not crawl_state.has_searches(connection, run_id, roll.value):
+            for dimension in dimensions:
+                searches = initial_searches(options, dimension, suburb_values)
+                crawl_state.add_searches(connection, run_id, initial_records(searches, dimension))
+        pending = crawl_state.pending_searches(connection, run_id, roll.value)
+        known = crawl_state.known_searches(connection, run_id, roll.value)
+        largest = crawl_state.largest_result(connection, run_id)
+    return _Pending(options, pending), known, largest
+
+
+def _save(engine: Engine, roll_year: int, run_id: int, outcomes: Outcomes) -> Any:
+    with engine.begin() as connection:
+        return crawl_state.save_outcomes(connection, run_id, roll_year, outcomes)
+
+
+def _dimension_bits(whole_roll: bool) -> dict[str, int]:
+    if whole_roll:
+        return {dimension.value: bit for dimension, bit in DIMENSION_BITS.items()}
+    return {Dimension.SUBURB.value: DIMENSION_BITS[Dimension.SUBURB]}
+
+
+def _decide_status(
+    engine: Engine, settings: Settings, result: ScrapeResult, request: ScrapeRequest
+) -> None:
+    bits = _dimension_bits(request.scope == "all")
+    with engine.begin() as connection:
+        result.reports = [
+            crawl_state.coverage_report(connection, result.run_id, roll.value, bits)
+            for roll in request.rolls
+        ]
+        pending = sum(item["pending"] for item in result.reports)
+        if result.deadline_reached or pending:
+            result.status = "interrupted"
+            return
+        failed = result.failed_searches + result.details_failed
+        result.status = "complete" if failed == 0 else "incomplete"
+
+        result.suspect_reason = check_run(
+            connection, settings, result, whole_roll=request.scope == "all"
+        )
+        if result.suspect_reason is not None:
+            events.emit("run_suspect", {"run_id": result.run_id, "reason": result.suspect_reason})
+
+
+def _finish(
     engine: Engine,
     settings: Settings,
     result: ScrapeResult,
-    hrefs: dict[int, str],
+    rolls: list[Roll],
+    *,
+    mark_unseen: bool = False,
 ) -> None:
-    semaphore = asyncio.Semaphore(settings.request_concurrency)
-
-    async def fetch_one(pin: int, href: str) -> None:
-        async with semaphore:
-            try:
-                details = await client.fetch_details(href)
-            except SiteError as error:
-                result.details_failed += 1
-                logger.error("details page failed", extra={"pin": pin, "error": str(error)})
-                return
-        await asyncio.to_thread(_save_details, engine, settings.roll_year, pin, details)
-        result.details_fetched += 1
-
-    await asyncio.gather(*(fetch_one(pin, href) for pin, href in sorted(hrefs.items())))
-
-
-def _upsert(engine: Engine, roll_year: int, run_id: int, rows: list[CleanProperty]) -> UpsertCounts:
-    with engine.begin() as connection:
-        return upsert_properties(connection, roll_year, run_id, rows)
-
-
-def _save_details(engine: Engine, roll_year: int, pin: int, details: Any) -> None:
-    with engine.begin() as connection:
-        save_details(connection, roll_year, pin, details)
-
-
-def _finish(engine: Engine, settings: Settings, result: ScrapeResult) -> None:
-    report = {
-        "rolls": [item.to_report() for item in result.coverage],
-        "details_fetched": result.details_fetched,
-        "details_failed": result.details_failed,
-    }
-    full = result.rows(Roll.FULL)
-    sectional = result.rows(Roll.SECTIONAL)
+    """Record the end of the run and, for a trusted run, mark properties it did not see."""
+    # The scope stays in the report: resuming matches unfinished runs by it.
+    report = {"scope": result.scope, "rolls": result.reports, "resumed": result.resumed}
     with engine.begin() as connection:
         finish_run(
             connection,
             result.run_id,
             status=result.status,
-            searches=sum(item.searches for item in result.coverage),
-            splits=sum(item.splits for item in result.coverage),
-            failed_searches=sum(len(item.failed) for item in result.coverage),
-            rows_full=full,
-            rows_sectional=sectional,
+            searches=sum(item["searches"] for item in result.reports),
+            splits=sum(item["splits"] for item in result.reports),
+            failed_searches=result.failed_searches,
+            rows_full=result.rows(Roll.FULL),
+            rows_sectional=result.rows(Roll.SECTIONAL),
             properties_inserted=result.inserted,
             properties_updated=result.updated,
             properties_unchanged=result.unchanged,
             error=result.error,
             report=report,
+            suspect=result.suspect_reason is not None,
+            suspect_reason=result.suspect_reason,
+            deadline_reached=result.deadline_reached,
+            details_fetched=result.details_fetched,
+            details_failed=result.details_failed,
         )
+        if mark_unseen:
+            result.not_seen = mark_not_seen(
+                connection, settings.roll_year, result.run_id, [roll.value for roll in rolls]
+            )
+
+
+def _announce(result: ScrapeResult) -> None:
+    details = {"run_id": result.run_id, "status": result.status, "error": result.error}
+    if result.status == "failed":
+        events.emit("run_failed", details)
+    log = logger.info if result.status == "complete" else logger.error
+    log("scrape finished", extra=details)

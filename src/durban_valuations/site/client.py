@@ -24,6 +24,7 @@ from durban_valuations.site.errors import (
     ClientRequestError,
     DeadlineReachedError,
     LayoutChangedError,
+    PageTooLargeError,
     RequestTimeoutError,
     ServerError,
     SiteError,
@@ -112,6 +113,7 @@ class SiteClient:
         block_pause_seconds: float = _DEFAULTS["block_pause_seconds"].default,
         deadline: float | None = None,
         on_event: EventCallback | None = None,
+        max_page_bytes: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -122,6 +124,7 @@ class SiteClient:
         self.retries = retries
         self.backoff = backoff or Backoff()
         self.deadline = deadline
+        self.max_page_bytes = max_page_bytes
         self.stats = ClientStats()
         self._limiter = RateLimiter(rate)
         self._block_guard = BlockGuard(
@@ -156,8 +159,14 @@ class SiteClient:
             user_agent=settings.user_agent,
             block_pause_after=settings.block_pause_after,
             block_pause_seconds=settings.block_pause_seconds,
+            backoff=Backoff(
+                initial=settings.retry_backoff_seconds,
+                maximum=settings.retry_backoff_max_seconds,
+                jitter=settings.retry_backoff_seconds,
+            ),
             deadline=deadline,
             on_event=on_event,
+            max_page_bytes=settings.max_page_bytes,
         )
 
     @property
@@ -238,6 +247,9 @@ class SiteClient:
         except DeadlineReachedError as error:
             logger.warning("request stopped by the deadline: %s: %s", url, error)
             raise
+        except PageTooLargeError as error:
+            logger.info("page too large, not read: %s: %s", url, error)
+            raise
         except SiteError as error:
             logger.error("request failed without retry: %s: %s", url, error)
             raise
@@ -307,7 +319,7 @@ class SiteClient:
             try:
                 # httpx times out each phase separately, so this bounds the whole response.
                 async with asyncio.timeout(self.timeout):
-                    response = await self._http.get(url)
+                    response = await self._get_limited(url)
             except (TimeoutError, httpx.TimeoutException) as error:
                 self.stats.timeouts += 1
                 timeout_error = RequestTimeoutError(f"no response within {self.timeout} s", url=url)
@@ -324,6 +336,31 @@ class SiteClient:
 
         self.stats.bytes += len(response.content)
         return self._read_response(response, url)
+
+    async def _get_limited(self, url: str) -> httpx.Response:
+        """GET `url`, reading the body in chunks and stopping once it passes max_page_bytes.
+
+        A search that matches a large part of the roll returns a page of many megabytes;
+        stopping early keeps the scraper's memory bounded, and the crawl narrows the search.
+        """
+        async with self._http.stream("GET", url) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if self.max_page_bytes is not None and size > self.max_page_bytes:
+                    raise PageTooLargeError(
+                        f"the page is larger than {self.max_page_bytes} bytes "
+                        "(MAX_PAGE_BYTES), so its search must be narrowed",
+                        url=url,
+                    )
+                chunks.append(chunk)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=response.request,
+        )
 
     def _read_response(self, response: httpx.Response, url: str) -> str:
         status = response.status_code

@@ -41,3 +41,7 @@ class ClientRequestError(SiteError):
 
 class DeadlineReachedError(SiteError):
     """The client's deadline passed, or would pass during a retry's backoff sleep."""
+
+
+class PageTooLargeError(SiteError):
+    """A response grew past the client's page size limit; the search should be narrowed."""

@@ -1,4 +1,4 @@
-"""Table definitions: properties, their owners and the scrape runs that saw them."""
+"""Table definitions: properties, their owners and history, and the scrape runs that saw them."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -25,7 +27,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLLS = ("full", "sectional")
 RUN_ROLLS = ("full", "sectional", "all")
-RUN_STATUSES = ("running", "complete", "incomplete", "failed")
+# 'interrupted' is a run killed or stopped before its end.
+RUN_STATUSES = ("running", "complete", "incomplete", "failed", "interrupted")
+# Fields of a property whose changes `property_changes` records, one row per field.
+TRACKED_FIELDS = (
+    "market_value", "first_owner", "use_code", "rating_category", "registered_extent",
+)  # fmt: skip
+# 'new' is a first sighting. 'not_seen' and 'seen_again' mark a complete run that missed
+# the property and the later run that saw it again.
+CHANGE_KINDS = ("new", *TRACKED_FIELDS, "not_seen", "seen_again")
+SEARCH_STATUSES = ("pending", "done", "split", "failed")
 
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
@@ -63,6 +74,15 @@ class ScrapeRun(Base):
     properties_unchanged: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    suspect: Mapped[bool] = mapped_column(server_default="false")
+    suspect_reason: Mapped[str | None] = mapped_column(Text)
+    deadline_reached: Mapped[bool] = mapped_column(server_default="false")
+    parse_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    details_fetched: Mapped[int] = mapped_column(Integer, server_default="0")
+    details_failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    blocks: Mapped[int] = mapped_column(Integer, server_default="0")
+    requests: Mapped[int] = mapped_column(Integer, server_default="0")
+    retries: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Property(Base):
@@ -81,6 +101,7 @@ class Property(Base):
         Index("ix_properties_use_code_number", "use_code_number"),
         Index("ix_properties_market_value", "market_value", "pin"),
         Index("ix_properties_registered_extent", "registered_extent", "pin"),
+        Index("ix_properties_not_seen_since_run_id", "not_seen_since_run_id"),
     )
 
     roll_year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -137,6 +158,11 @@ class Property(Base):
     last_seen_run_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("scrape_runs.id", name="fk_properties_last_seen_run")
     )
+    # Set by a complete, non-suspect run that did not see the property; cleared when a
+    # later upsert sees it again.
+    not_seen_since_run_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("scrape_runs.id", name="fk_properties_not_seen_since_run")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -161,6 +187,90 @@ class Owner(Base):
     name: Mapped[str] = mapped_column(Text)
 
 
+class PropertyChange(Base):
+    """One change of one property seen by a scrape run; values are stored as text.
+
+    For a tracked field, `old_value` and `new_value` are the field before and after, with
+    NULL for a missing value. 'new' rows have both NULL. 'not_seen' stores the id of the
+    last run that saw the property in `old_value`, and 'seen_again' the id of the run that
+    marked it not seen.
+    """
+
+    __tablename__ = "property_changes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["roll_year", "pin"],
+            ["properties.roll_year", "properties.pin"],
+            ondelete="CASCADE",
+            name="fk_property_changes_property",
+        ),
+        CheckConstraint(_in_list("roll", ROLLS), name="ck_property_changes_roll"),
+        CheckConstraint(_in_list("kind", CHANGE_KINDS), name="ck_property_changes_kind"),
+        Index("ix_property_changes_property", "roll_year", "pin", "id"),
+        Index("ix_property_changes_changed_at", "changed_at", "id"),
+        Index("ix_property_changes_kind", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    roll_year: Mapped[int] = mapped_column(Integer)
+    pin: Mapped[int] = mapped_column(BigInteger)
+    roll: Mapped[str] = mapped_column(Text)
+    rate_number: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("scrape_runs.id", name="fk_property_changes_run")
+    )
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    kind: Mapped[str] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlSearch(Base):
+    """One search of a run's crawl and its outcome, so a stopped run can resume.
+
+    `search_key` is the canonical text of the search's parameters, and `parent_id` is the
+    search that was split into this one.
+    """
+
+    __tablename__ = "crawl_searches"
+    __table_args__ = (
+        CheckConstraint(_in_list("status", SEARCH_STATUSES), name="ck_crawl_searches_status"),
+        UniqueConstraint("run_id", "roll", "dimension", "search_key", name="uq_crawl_searches_key"),
+        Index("ix_crawl_searches_run_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("scrape_runs.id", ondelete="CASCADE", name="fk_crawl_searches_run")
+    )
+    roll: Mapped[str] = mapped_column(Text)
+    dimension: Mapped[str] = mapped_column(Text)
+    search_key: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("crawl_searches.id", name="fk_crawl_searches_parent")
+    )
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    rows: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RunSighting(Base):
+    """A property that a run's searches reached, with a bit per covering dimension."""
+
+    __tablename__ = "run_sightings"
+
+    run_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("scrape_runs.id", ondelete="CASCADE", name="fk_run_sightings_run"),
+        primary_key=True,
+    )
+    roll_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pin: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dimensions: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+
+
 # Expression indexes for the case-insensitive filters of the query layer. They serve
 # equality on lower(column); substring searches (street, owner, q) scan the table,
 # because a trigram index would need the pg_trgm extension.
@@ -172,3 +282,6 @@ Index("ix_properties_rating_category_lower", func.lower(Property.rating_category
 properties = cast(Table, Property.__table__)
 owners = cast(Table, Owner.__table__)
 scrape_runs = cast(Table, ScrapeRun.__table__)
+property_changes = cast(Table, PropertyChange.__table__)
+crawl_searches = cast(Table, CrawlSearch.__table__)
+run_sightings = cast(Table, RunSighting.__table__)

@@ -6,23 +6,36 @@ write a whole batch and its run record in one transaction.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, literal_column, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails
+from durban_valuations.store.sightings import (
+    mark_not_seen,
+    properties_needing_details,
+    record_sightings,
+)
+from durban_valuations.store.staging import DATA_COLUMNS, stage_properties
 from durban_valuations.store.tables import owners, properties
+from durban_valuations.store.upsert_sql import (
+    DELETE_REPLACED_OWNERS,
+    INSERT_REPLACED_OWNERS,
+    MARK_SEEN,
+    UPSERT,
+)
 
-# Columns that come from a result row; a row counts as changed when any of them differs.
-DATA_COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(CleanProperty))
-_COLUMNS_PER_ROW = len(DATA_COLUMNS) + 3  # roll_year, first_seen_run_id, last_seen_run_id
-# PostgreSQL accepts at most 65,535 bind parameters in one statement.
-BATCH_SIZE = min(1000, 65_535 // _COLUMNS_PER_ROW)
+__all__ = [
+    "DATA_COLUMNS",
+    "UpsertCounts",
+    "mark_not_seen",
+    "properties_needing_details",
+    "record_sightings",
+    "save_details",
+    "upsert_properties",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,102 +54,51 @@ class UpsertCounts:
         )
 
 
-def _row_values(roll_year: int, run_id: int, item: CleanProperty) -> dict[str, Any]:
-    if len(item.rate_number) != 8:
-        raise ValueError(
-            f"invalid rate number {item.rate_number!r} of pin {item.pin}: expected 8 characters"
-        )
-    values = {name: getattr(item, name) for name in DATA_COLUMNS}
-    values["roll"] = item.roll.value
-    values["roll_year"] = roll_year
-    values["first_seen_run_id"] = run_id
-    values["last_seen_run_id"] = run_id
-    return values
-
-
-def _upsert_batch(connection: Connection, rows: list[dict[str, Any]]) -> tuple[list[int], int]:
-    """Write one batch; return the pins inserted or changed, and how many were inserted."""
-    # One compiled statement run with executemany: SQLAlchemy's "insertmanyvalues" mode
-    # sends it as multi-row VALUES pages and collects the RETURNING rows of every page.
-    statement = insert(properties)
-    stored = tuple_(*(properties.c[name] for name in DATA_COLUMNS))
-    incoming = tuple_(*(statement.excluded[name] for name in DATA_COLUMNS))
-    upsert = statement.on_conflict_do_update(
-        index_elements=[properties.c.roll_year, properties.c.pin],
-        set_={
-            **{name: statement.excluded[name] for name in DATA_COLUMNS},
-            "last_seen_run_id": statement.excluded.last_seen_run_id,
-            "updated_at": func.now(),
-        },
-        # Unchanged rows are skipped here, so they keep their updated_at.
-        where=stored.is_distinct_from(incoming),
-    ).returning(properties.c.pin, literal_column("xmax = 0").label("inserted"))
-    written = connection.execute(upsert, rows).all()
-    return [row.pin for row in written], sum(1 for row in written if row.inserted)
-
-
-def _mark_seen(connection: Connection, roll_year: int, run_id: int, pins: list[int]) -> None:
-    connection.execute(
-        update(properties)
-        .where(
-            properties.c.roll_year == roll_year,
-            properties.c.pin.in_(pins),
-            properties.c.last_seen_run_id != run_id,
-        )
-        .values(last_seen_run_id=run_id)
-    )
-
-
-def _copy_first_owners(connection: Connection, roll_year: int, pins: list[int]) -> None:
-    """Make each property's first owner its only owner, unless its details page was saved."""
-    without_details = select(properties.c.pin).where(
-        properties.c.roll_year == roll_year,
-        properties.c.pin.in_(pins),
-        properties.c.details_fetched_at.is_(None),
-    )
-    connection.execute(
-        delete(owners).where(owners.c.roll_year == roll_year, owners.c.pin.in_(without_details))
-    )
-    first_owners = select(
-        properties.c.roll_year, properties.c.pin, literal_column("1"), properties.c.first_owner
-    ).where(
-        properties.c.roll_year == roll_year,
-        properties.c.pin.in_(pins),
-        properties.c.details_fetched_at.is_(None),
-        properties.c.first_owner.is_not(None),
-    )
-    connection.execute(
-        owners.insert().from_select(["roll_year", "pin", "position", "name"], first_owners)
-    )
+def _latest_by_pin(items: Sequence[CleanProperty]) -> list[CleanProperty]:
+    latest: dict[int, CleanProperty] = {}
+    for item in items:
+        if len(item.rate_number) != 8:
+            raise ValueError(
+                f"invalid rate number {item.rate_number!r} of pin {item.pin}: expected 8 characters"
+            )
+        latest[item.pin] = item
+    return list(latest.values())
 
 
 def upsert_properties(
     connection: Connection, roll_year: int, run_id: int, items: Sequence[CleanProperty]
 ) -> UpsertCounts:
-    """Insert new properties and update changed ones, keyed by (roll_year, pin).
+    """Insert new properties and update changed ones, keyed by (roll_year, pin), with history.
 
-    Every property in `items` gets `last_seen_run_id = run_id`; only inserted or changed
-    rows get a new `updated_at`. When `items` lists a pin more than once, the last entry
-    wins and the pin is counted once. Raises ValueError for a rate number that is not
-    8 characters long, before anything is written.
+    The rows are loaded with COPY into a temporary table, which is dropped at commit, so
+    `connection` must be inside a transaction. Every property in `items` gets
+    `last_seen_run_id = run_id` and loses its not-seen mark; only inserted or changed rows
+    get a new `updated_at`. `property_changes` gets a 'new' row per new property, a row
+    per changed tracked field and a 'seen_again' row per property that was marked not seen.
+
+    A new property's first owner becomes its only owner. When the first owner changes,
+    the owners are replaced by it unless a details page was saved; then the details
+    owners stay and `details_fetched_at` is set to NULL, so the details are fetched again.
+    NOTE: a second first-owner change before that fetch replaces the details owners.
+
+    When `items` lists a pin more than once, the last entry wins and the pin is counted
+    once. Raises ValueError for a rate number that is not 8 characters long, before
+    anything is written.
     """
-    latest: dict[int, dict[str, Any]] = {}
-    for item in items:
-        latest[item.pin] = _row_values(roll_year, run_id, item)
-    rows = list(latest.values())
+    rows = _latest_by_pin(items)
+    if not rows:
+        return UpsertCounts()
 
-    counts = UpsertCounts()
-    for start in range(0, len(rows), BATCH_SIZE):
-        batch = rows[start : start + BATCH_SIZE]
-        written_pins, inserted = _upsert_batch(connection, batch)
-        written = set(written_pins)
-        unchanged_pins = [row["pin"] for row in batch if row["pin"] not in written]
-        if unchanged_pins:
-            _mark_seen(connection, roll_year, run_id, unchanged_pins)
-        if written_pins:
-            _copy_first_owners(connection, roll_year, written_pins)
-        counts += UpsertCounts(inserted, len(written_pins) - inserted, len(unchanged_pins))
-    return counts
+    parameters = {"roll_year": roll_year, "run_id": run_id}
+    stage_properties(connection, rows)
+    connection.execute(DELETE_REPLACED_OWNERS, parameters)
+    connection.execute(INSERT_REPLACED_OWNERS, parameters)
+    result = connection.execute(UPSERT, parameters).one()
+    inserted, written = int(result.inserted), int(result.written)
+    unchanged = len(rows) - written
+    if unchanged:
+        connection.execute(MARK_SEEN, parameters)
+    return UpsertCounts(inserted, written - inserted, unchanged)
 
 
 def _blank_to_none(text: str) -> str | None:

@@ -1,0 +1,141 @@
+"""Read queries over property history: the changes of one rate number, and a change feed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, select, tuple_
+
+from durban_valuations.site.models import Roll
+from durban_valuations.store.cursor import InvalidCursorError
+from durban_valuations.store.tables import properties, property_changes
+
+
+class ChangeKind(enum.StrEnum):
+    """Kind of a `property_changes` row; the values of its CHECK constraint."""
+
+    NEW = "new"
+    MARKET_VALUE = "market_value"
+    FIRST_OWNER = "first_owner"
+    USE_CODE = "use_code"
+    RATING_CATEGORY = "rating_category"
+    REGISTERED_EXTENT = "registered_extent"
+    NOT_SEEN = "not_seen"
+    SEEN_AGAIN = "seen_again"
+
+
+CHANGE_COLUMNS = (
+    "id", "roll_year", "roll", "pin", "rate_number", "run_id", "changed_at", "kind",
+    "old_value", "new_value",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of changes and the cursor of the next page (None on the last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _columns() -> list[Any]:
+    return [property_changes.c[name] for name in CHANGE_COLUMNS]
+
+
+def rate_number_exists(connection: Connection, rate_number: str, roll_year: int) -> bool:
+    """Return whether any property of `roll_year` has `rate_number`."""
+    statement = select(
+        exists().where(properties.c.rate_number == rate_number, properties.c.roll_year == roll_year)
+    )
+    return bool(connection.execute(statement).scalar_one())
+
+
+def property_history(
+    connection: Connection, rate_number: str, roll_year: int
+) -> list[dict[str, Any]]:
+    """Return every change of the properties of `roll_year` with `rate_number`, oldest first.
+
+    A rate number can belong to one property in each roll, so the list mixes both
+    rolls. Changes are ordered by id, which follows the order they were recorded in.
+    """
+    pins = select(properties.c.pin).where(
+        properties.c.roll_year == roll_year, properties.c.rate_number == rate_number
+    )
+    statement = (
+        select(*_columns())
+        .where(property_changes.c.roll_year == roll_year, property_changes.c.pin.in_(pins))
+        .order_by(property_changes.c.id)
+    )
+    return [dict(row._mapping) for row in connection.execute(statement)]
+
+
+def encode_change_cursor(changed_at: datetime, change_id: int) -> str:
+    """Encode the (changed_at, id) of the last change of a page as a base64url token."""
+    payload = json.dumps([changed_at.isoformat(), change_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_change_cursor(token: str) -> tuple[datetime, int]:
+    """Decode a token of `encode_change_cursor`; raise InvalidCursorError for any other."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        changed_at_text, change_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        changed_at = datetime.fromisoformat(changed_at_text)
+    except (ValueError, TypeError, binascii.Error, UnicodeError) as error:
+        raise InvalidCursorError(
+            "invalid cursor: expected the next_cursor value of a previous page"
+        ) from error
+    if not isinstance(change_id, int) or isinstance(change_id, bool) or changed_at.tzinfo is None:
+        raise InvalidCursorError(
+            "invalid cursor: expected the next_cursor value of a previous page"
+        )
+    return changed_at, change_id
+
+
+def list_changes(
+    connection: Connection,
+    since: datetime,
+    roll_year: int,
+    kind: ChangeKind | None = None,
+    roll: Roll | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> ChangePage:
+    """Return up to `limit` changes recorded after `since`, ordered by (changed_at, id).
+
+    `changed_at` is the start time of the transaction that recorded the change.
+    NOTE: a transaction that commits after a later one started can add changes behind a
+    cursor that was already issued; a poller that must see every change should repeat
+    from a `since` a little before its last `changed_at` and skip ids it has seen.
+    Raises InvalidCursorError for a bad `cursor`.
+    """
+    if limit < 1:
+        raise ValueError(f"invalid limit {limit}: expected at least 1")
+    columns = property_changes.c
+    conditions = [columns.roll_year == roll_year, columns.changed_at > since]
+    if kind is not None:
+        conditions.append(columns.kind == kind.value)
+    if roll is not None:
+        conditions.append(columns.roll == roll.value)
+    if cursor is not None:
+        after_changed_at, after_id = decode_change_cursor(cursor)
+        conditions.append(tuple_(columns.changed_at, columns.id) > (after_changed_at, after_id))
+
+    statement = (
+        select(*_columns())
+        .where(and_(*conditions))
+        .order_by(columns.changed_at, columns.id)
+        .limit(limit + 1)
+    )
+    rows = [dict(row._mapping) for row in connection.execute(statement)]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_change_cursor(rows[-1]["changed_at"], rows[-1]["id"])
+    return ChangePage(items=rows, next_cursor=next_cursor)
