@@ -140,6 +140,10 @@ def test_second_run_keeps_one_row_each(site: RunningReplica, engine: Engine) -> 
         ).all()
     assert count == first.inserted
     assert [tuple(run) for run in runs] == [("complete", count), ("complete", count)]
+    with engine.connect() as connection:
+        requests = connection.execute(text("SELECT requests FROM scrape_runs")).scalars().all()
+    assert requests == [first.requests, second.requests]
+    assert first.requests > first.rows(Roll.SECTIONAL) / 1000
 
 
 def test_capped_site_still_complete(engine: Engine, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ class CrawlProgress:
                 progress.pending,
                 progress.rows_seen,
                 progress.searches_per_second,
-                "?" if left is None else f"{left / 60:.0f} min",
+                _duration(left),
                 extra={"roll": roll.value},
             )
 
@@ -92,3 +92,11 @@ class _RollListener:
 
     def searches_changed(self, progress: RollProgress) -> None:
         self._display.update(self._roll, progress)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"

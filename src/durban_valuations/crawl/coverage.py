@@ -10,7 +10,7 @@ from durban_valuations.site.models import Roll
 
 @dataclass(slots=True)
 class RollProgress:
-    """What this process has done in the crawl of one roll so far."""
+    """Counters of this process's crawl of one roll so far."""
 
     roll: Roll
     searches: int = 0

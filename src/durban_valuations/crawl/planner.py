@@ -83,7 +83,7 @@ def split_search(query: SearchQuery, volumes: list[str]) -> list[SearchQuery]:
     raise UnsplittableSearchError(query)
 
 
-# Parameters that can narrow a search, in the order the site sends them; the search key
+# Parameters that can narrow a search, in the order the site sends them. The search key
 # of a query lists the non-empty ones in this order.
 _KEY_FIELDS = (
     ("VolumeNo", "volume_no"),

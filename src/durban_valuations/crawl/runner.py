@@ -1,8 +1,8 @@
 """The crawl of one roll: workers take pending searches, split warned ones, save outcomes.
 
-Outcomes are handed to a sink in batches; the sink saves each batch in one transaction
-(rows, sightings and search statuses together), so a killed crawl loses nothing and a
-resumed one repeats at most the searches of one unsaved batch.
+Outcomes are handed to a sink in batches. The sink saves each batch in one transaction
+(rows, sightings and search statuses together). A killed crawl therefore loses nothing,
+and a resumed one repeats at most the searches of one unsaved batch.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ class _Crawl:
             return
         except (RequestTimeoutError, PageTooLargeError) as error:
             # The site times out on broad searches, so a search that kept timing out
-            # through every retry is narrowed, when it can be, instead of failing; so is
-            # one whose page is too large to read.
+            # through every retry is narrowed instead of failing, when it can be. The
+            # same goes for a search whose page is too large to read.
             self.progress.searches += 1
             self.split(task, query, None, cause=error)
             return

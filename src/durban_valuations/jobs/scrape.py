@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,9 @@ class ScrapeResult:
     details_fetched: int = 0
     details_failed: int = 0
     deadline_reached: bool = False
+    requests: int = 0
+    retries: int = 0
+    blocks: int = 0
     suspect_reason: str | None = None
     error: str | None = None
 
@@ -79,7 +82,7 @@ ProgressFactory = Callable[[Roll], ProgressListener | None]
 
 @dataclass(frozen=True, slots=True)
 class ScrapeRequest:
-    """What to scrape: rolls, an optional suburb filter, the site, details, a deadline."""
+    """Scope of one scrape: rolls, an optional suburb filter, the site, details, a deadline."""
 
     rolls: list[Roll]
     suburb_names: list[str] | None = None
@@ -89,7 +92,7 @@ class ScrapeRequest:
 
     @property
     def scope(self) -> str:
-        """Text that tells runs of different scope apart, so one never resumes the other."""
+        """Label that separates runs of different scope, so one never resumes the other."""
         if not self.suburb_names:
             return "all"
         return "suburbs:" + ",".join(sorted(name.casefold() for name in self.suburb_names))
@@ -108,10 +111,11 @@ def run_scrape(
 ) -> ScrapeResult:
     """Scrape `rolls` into the database, resuming the last unfinished run of the same scope.
 
-    The final status is "complete" when every search succeeded, "incomplete" when some
-    still failed after their retries, "interrupted" when the deadline passed or the
-    process was stopped (the next run resumes it), and "failed" when the crawl could not
-    go on. Raises ScrapeInProgressError when another scrape of the roll year is running.
+    The final status is "complete" when every search succeeded and "incomplete" when
+    some still failed after their retries. It is "interrupted" when the deadline passed
+    or the process was stopped, and the next run resumes it. It is "failed" when the
+    crawl could not go on. Raises ScrapeInProgressError when another scrape of the roll
+    year is running.
     """
     request = ScrapeRequest(rolls, suburb_names, source_url, fetch_details, deadline_seconds)
     base_url = (source_url or settings.site_url).rstrip("/")
@@ -169,34 +173,49 @@ async def _scrape(
         deadline = time.monotonic() + request.deadline_seconds
     client = SiteClient.from_settings(settings, base_url=base_url, deadline=deadline)
     client.on_event = lambda kind, details: events.emit(kind, {"run_id": result.run_id, **details})
-    async with client:
-        for roll in request.rolls:
-            pending, known, largest = await _prepare_roll(
-                engine, client, result.run_id, roll, request
-            )
-            roll_progress = await crawl_roll(
-                client,
-                pending.options,
-                sink,
-                pending=pending.records,
-                known=known,
-                largest=largest,
-                policy=SplitPolicy(settings.crawl_split_policy),
-                concurrency=settings.request_concurrency,
-                listener=progress(roll) if progress else None,
-            )
-            result.progress.append(roll_progress)
-            if client.deadline_passed():
-                result.deadline_reached = True
-                return
+    try:
+        async with client:
+            await _crawl_rolls(client, engine, settings, result, request, sink, progress)
+    finally:
+        result.requests += client.stats.requests
+        result.retries += client.stats.retries
+        result.blocks += client.stats.blocks
 
-        if request.fetch_details:
-            fetched, failed = await fetch_missing_details(
-                client, engine, settings, [roll.value for roll in request.rolls]
-            )
-            result.details_fetched += fetched
-            result.details_failed += failed
-            result.deadline_reached = client.deadline_passed()
+
+async def _crawl_rolls(
+    client: SiteClient,
+    engine: Engine,
+    settings: Settings,
+    result: ScrapeResult,
+    request: ScrapeRequest,
+    sink: Callable[[Outcomes], Awaitable[None]],
+    progress: ProgressFactory | None,
+) -> None:
+    for roll in request.rolls:
+        pending, known, largest = await _prepare_roll(engine, client, result.run_id, roll, request)
+        roll_progress = await crawl_roll(
+            client,
+            pending.options,
+            sink,
+            pending=pending.records,
+            known=known,
+            largest=largest,
+            policy=SplitPolicy(settings.crawl_split_policy),
+            concurrency=settings.request_concurrency,
+            listener=progress(roll) if progress else None,
+        )
+        result.progress.append(roll_progress)
+        if client.deadline_passed():
+            result.deadline_reached = True
+            return
+
+    if request.fetch_details:
+        fetched, failed = await fetch_missing_details(
+            client, engine, settings, [roll.value for roll in request.rolls]
+        )
+        result.details_fetched += fetched
+        result.details_failed += failed
+        result.deadline_reached = client.deadline_passed()
 
 
 @dataclass(slots=True)
@@ -293,6 +312,10 @@ def _finish(
             deadline_reached=result.deadline_reached,
             details_fetched=result.details_fetched,
             details_failed=result.details_failed,
+            parse_failures=sum(item.parse_failures for item in result.progress),
+            requests=result.requests,
+            retries=result.retries,
+            blocks=result.blocks,
         )
         if mark_unseen:
             result.not_seen = mark_not_seen(

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
 
-# Arbitrary constant that namespaces this project's advisory locks; the roll year is the
+# Arbitrary constant that namespaces this project's advisory locks. The roll year is the
 # second key, so scrapes of different roll years may run side by side.
 _LOCK_NAMESPACE = 20_220_211
 
