@@ -59,7 +59,7 @@ def main() -> None:
         engine.dispose()
 
     properties = result.rows(Roll.FULL) + result.rows(Roll.SECTIONAL)
-    searches = sum(item.searches for item in result.coverage)
+    searches = sum(item["searches"] for item in result.reports)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} "
@@ -72,7 +72,7 @@ def main() -> None:
     print(
         f"properties: {properties}, searches: {searches}, "
         f"minimum searches: {properties / 1000:.0f}, splits: "
-        f"{sum(item.splits for item in result.coverage)}"
+        f"{sum(item['splits'] for item in result.reports)}"
     )
     print(f"peak resident memory (scraper and replica together): {peak_mb:.0f} MB")
 
