@@ -96,6 +96,11 @@ class _Crawl:
             page = await self.client.search(query)
         except DeadlineReachedError:
             # The search stays pending in the database for the next run to resume.
+            if not self.stopped:
+                logger.warning(
+                    "deadline reached: the remaining searches stay pending for the next run",
+                    extra={"roll": self.options.roll.value},
+                )
             self.stopped = True
             return
         except (RequestTimeoutError, PageTooLargeError) as error:

@@ -245,7 +245,8 @@ class SiteClient:
             logger.error("request failed after %d attempts: %s: %s", attempts, url, failure.error)
             raise failure.error from failure.__cause__
         except DeadlineReachedError as error:
-            logger.warning("request stopped by the deadline: %s: %s", url, error)
+            # Every waiting request ends this way at once; the crawl logs the deadline once.
+            logger.debug("request stopped by the deadline: %s: %s", url, error)
             raise
         except PageTooLargeError as error:
             logger.info("page too large, not read: %s: %s", url, error)
