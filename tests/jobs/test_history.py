@@ -19,7 +19,7 @@ from durban_valuations.site.models import Roll
 ROWS = 4000
 SEED = 13
 BOTH_ROLLS = [Roll.FULL, Roll.SECTIONAL]
-# History kinds of the replica's change kinds; "owners" (the whole owner list) has no
+# History kinds of the replica's change kinds. "owners" (the whole owner list) has no
 # history of its own, because the result table shows the first owner only.
 HISTORY_KIND = {
     "market_value": "market_value",

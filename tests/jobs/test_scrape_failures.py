@@ -34,7 +34,7 @@ def settings() -> Settings:
 
 
 def answer_suburb_with(suburb: str, status: int, body: bytes) -> Callable[[ASGIApp], ASGIApp]:
-    """Return a wrapper that answers every search of one suburb with a fixed page."""
+    """Return a wrapper that returns a fixed page for every search of one suburb."""
     marker = f"&Suburb={suburb}&".encode()
 
     def wrap(app: ASGIApp) -> ASGIApp:

@@ -62,7 +62,7 @@ def list_runs(
             before_id = runs.decode_run_cursor(params.cursor)
         except InvalidCursorError as error:
             raise ApiError(422, str(error), "cursor") from error
-    # One run more than the page tells whether another page follows.
+    # Fetching one run more than the page size shows whether another page follows.
     found = runs.list_runs(connection, limit=params.limit + 1, before_id=before_id)
     page = found[: params.limit]
     next_cursor = runs.encode_run_cursor(page[-1].id) if len(found) > params.limit else None

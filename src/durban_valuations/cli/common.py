@@ -78,6 +78,7 @@ def print_summary(result: ScrapeResult) -> None:
     )
     for column in columns:
         table.add_column(column, justify="left" if column == "roll" else "right")
+
     for report in result.reports:
         only = report["properties_only_in"]
         table.add_row(
@@ -90,10 +91,12 @@ def print_summary(result: ScrapeResult) -> None:
             str(only.get("volume", "-")),
         )
     console.print(table)
+
     console.print(
         f"inserted {result.inserted}, updated {result.updated}, unchanged {result.unchanged}, "
         f"marked not seen {result.not_seen}, details fetched {result.details_fetched}"
     )
+
     for report in result.reports:
         for failure in report["failed_searches"][:10]:
             console.print(f"[red]failed search {failure['search']}: {failure['error']}[/red]")

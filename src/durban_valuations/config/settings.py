@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         description="Wait before the first retry; each further retry doubles it, plus jitter.",
     )
     retry_backoff_max_seconds: float = Field(
-        default=120.0, gt=0, description="Longest wait between two retries of one request."
+        default=120.0,
+        gt=0,
+        description="Maximum wait between two retries of one request, in seconds.",
     )
     max_page_bytes: int = Field(
         default=5_000_000,

@@ -1,4 +1,4 @@
-"""Which searches cover a roll, and how a search that hits the site's warning is split.
+"""Planning of the searches that cover a roll, and splitting of searches that hit the warning.
 
 The result page shows a warning row once a search matches 1,000 rows or more. The live
 site returned more than 1,000 rows with that warning, but whether a higher cap exists is

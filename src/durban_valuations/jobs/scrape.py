@@ -27,7 +27,7 @@ from durban_valuations.jobs.guard import check_run
 from durban_valuations.jobs.suburbs import match_suburbs
 from durban_valuations.site.client import SiteClient
 from durban_valuations.site.errors import SiteError
-from durban_valuations.site.models import Roll
+from durban_valuations.site.models import CriteriaOptions, Roll
 from durban_valuations.store import crawl_state
 from durban_valuations.store.crawl_state import Outcomes
 from durban_valuations.store.locks import scrape_lock
@@ -220,7 +220,7 @@ async def _crawl_rolls(
 
 @dataclass(slots=True)
 class _Pending:
-    options: Any
+    options: CriteriaOptions
     records: list[crawl_state.SearchRecord]
 
 

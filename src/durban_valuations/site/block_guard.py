@@ -4,8 +4,8 @@ A block is the firewall's "Web Page Blocked!" page or an HTTP 429 response. Each
 halves the shared rate limiter's current rate, and each successful response restores a step
 of it (see `RateLimiter`). After `pause_after` consecutive blocks the limiter pauses every
 caller for `pause_seconds`. A successful response resets the consecutive count, and other
-failures (timeouts, server errors) leave it unchanged. Blocks that arrive while a pause is
-on answer requests sent before it, so they do not count towards the next pause.
+failures (timeouts, server errors) leave it unchanged. Blocks that arrive during a pause
+belong to requests sent before it, so they do not count towards the next pause.
 """
 
 from __future__ import annotations

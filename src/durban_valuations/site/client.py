@@ -341,8 +341,8 @@ class SiteClient:
     async def _get_limited(self, url: str) -> httpx.Response:
         """GET `url`, reading the body in chunks and stopping once it passes max_page_bytes.
 
-        A search that matches a large part of the roll returns a page of many megabytes;
-        stopping early keeps the scraper's memory bounded, and the crawl narrows the search.
+        A search that matches a large part of the roll returns a page of many megabytes.
+        Stopping early keeps the scraper's memory bounded, and the crawl narrows the search.
         """
         async with self._http.stream("GET", url) as response:
             chunks: list[bytes] = []

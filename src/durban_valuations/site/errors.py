@@ -12,11 +12,11 @@ class SiteError(Exception):
 
 
 class BlockedError(SiteError):
-    """The site's web application firewall answered with its "Web Page Blocked!" page."""
+    """The site's web application firewall returned its "Web Page Blocked!" page."""
 
 
 class ServerError(SiteError):
-    """The site answered with an HTTP 5xx or an ASP.NET "Server Error" page."""
+    """The site returned an HTTP 5xx or an ASP.NET "Server Error" page."""
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
         super().__init__(message, url=url)
@@ -28,7 +28,7 @@ class SiteUnreachableError(ServerError):
 
 
 class RequestTimeoutError(SiteError):
-    """The site did not answer within the configured timeout."""
+    """The site did not respond within the configured timeout."""
 
 
 class LayoutChangedError(SiteError):

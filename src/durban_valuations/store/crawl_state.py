@@ -9,7 +9,6 @@ finished with its rows stored or still pending.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from durban_valuations.clean.models import CleanProperty
+from durban_valuations.store.runs import start_run
 from durban_valuations.store.sightings import record_sightings
 from durban_valuations.store.upsert import UpsertCounts, upsert_properties
 
@@ -98,19 +98,7 @@ def start_or_resume_run(
         )
         return resume_id, True
 
-    run_id = connection.execute(
-        text(
-            "INSERT INTO scrape_runs (roll_year, rolls, source_url, status, started_at, report) "
-            "VALUES (:year, :rolls, :source, 'running', now(), CAST(:report AS jsonb)) "
-            "RETURNING id"
-        ),
-        {
-            "year": roll_year,
-            "rolls": rolls,
-            "source": source_url,
-            "report": json.dumps({"scope": scope}),
-        },
-    ).scalar_one()
+    run_id = start_run(connection, roll_year, rolls, source_url, scope)
     return int(run_id), False
 
 

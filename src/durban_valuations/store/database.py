@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine
 from durban_valuations.config.settings import Settings
 
 with warnings.catch_warnings():
-    # pgserver asks platformdirs for a runtime folder when it is imported. Without
+    # pgserver requests a runtime folder from platformdirs when it is imported. Without
     # XDG_RUNTIME_DIR (containers, CI) platformdirs warns and falls back to /tmp, which is fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
     from pgserver.postgres_server import get_server

@@ -111,7 +111,7 @@ def list_changes(
 
     `changed_at` is the start time of the transaction that recorded the change.
     NOTE: a transaction that commits after a later one started can add changes behind a
-    cursor that was already issued; a poller that must see every change should repeat
+    cursor that was already issued. A poller that must see every change should repeat
     from a `since` a little before its last `changed_at` and skip ids it has seen.
     Raises InvalidCursorError for a bad `cursor`.
     """

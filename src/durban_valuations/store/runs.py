@@ -59,13 +59,29 @@ def covered_rolls(run_rolls: str) -> set[str]:
     return set(ROLLS) if run_rolls == "all" else {run_rolls}
 
 
-def start_run(connection: Connection | Session, roll_year: int, rolls: str, source_url: str) -> int:
-    """Insert a run with status 'running' and return its id."""
+def start_run(
+    connection: Connection | Session,
+    roll_year: int,
+    rolls: str,
+    source_url: str,
+    scope: str = "all",
+) -> int:
+    """Insert a run with status 'running' and return its id.
+
+    `scope` ("all", or the suburbs of a limited run) goes into the report, because an
+    unfinished run is resumed only by a scrape of the same scope.
+    """
     if rolls not in RUN_ROLLS:
         raise ValueError(f"invalid rolls {rolls!r}: expected one of {', '.join(RUN_ROLLS)}")
     statement = (
         insert(scrape_runs)
-        .values(roll_year=roll_year, rolls=rolls, source_url=source_url, status="running")
+        .values(
+            roll_year=roll_year,
+            rolls=rolls,
+            source_url=source_url,
+            status="running",
+            report={"scope": scope},
+        )
         .returning(scrape_runs.c.id)
     )
     run_id: int = connection.execute(statement).scalar_one()
@@ -99,7 +115,7 @@ def finish_run(
 ) -> None:
     """Record the final status, counts, error and coverage report of a running run.
 
-    `suspect` flags a run whose data should not be trusted (`suspect_reason` says why),
+    `suspect` flags a run whose data should not be trusted (`suspect_reason` gives the reason),
     so it never counts as the last complete run and never marks properties not seen.
 
     Raises ValueError for a status other than complete, incomplete or failed, and

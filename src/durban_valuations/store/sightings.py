@@ -1,5 +1,5 @@
-"""Which properties a run reached: sightings per covering dimension, not-seen marks, and
-the properties whose details page is still to fetch.
+"""Properties a run reached: sightings per covering dimension, not-seen marks, and the
+properties whose details page is still to fetch.
 
 Every function runs on the caller's connection and does not commit.
 """

@@ -158,8 +158,8 @@ class Property(Base):
     last_seen_run_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("scrape_runs.id", name="fk_properties_last_seen_run")
     )
-    # Set by a complete, non-suspect run that did not see the property; cleared when a
-    # later upsert sees it again.
+    # Set by a complete, non-suspect run that did not see the property. Cleared when a
+    # later run finds it again.
     not_seen_since_run_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("scrape_runs.id", name="fk_properties_not_seen_since_run")
     )

@@ -77,8 +77,9 @@ def upsert_properties(
     per changed tracked field and a 'seen_again' row per property that was marked not seen.
 
     A new property's first owner becomes its only owner. When the first owner changes,
-    the owners are replaced by it unless a details page was saved; then the details
-    owners stay and `details_fetched_at` is set to NULL, so the details are fetched again.
+    the owners are replaced by it unless a details page was saved. In that case the
+    details owners stay and `details_fetched_at` is set to NULL, so the details are
+    fetched again.
     NOTE: a second first-owner change before that fetch replaces the details owners.
 
     When `items` lists a pin more than once, the last entry wins and the pin is counted
