@@ -47,6 +47,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8499)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--policy", choices=["evidence", "always"], default="evidence")
+    parser.add_argument(
+        "--dimensions", default=None, help="CRAWL_DIMENSIONS, e.g. volume,rate_number"
+    )
+    parser.add_argument("--max-page-bytes", type=int, default=None, help="MAX_PAGE_BYTES")
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -62,6 +66,11 @@ def main() -> None:
         wait_for_replica(url, replica)
         replica_seconds = time.perf_counter() - started
         with tempfile.TemporaryDirectory() as folder:
+            overrides: dict[str, object] = {}
+            if arguments.dimensions:
+                overrides["crawl_dimensions"] = arguments.dimensions
+            if arguments.max_page_bytes:
+                overrides["max_page_bytes"] = arguments.max_page_bytes
             settings = Settings(
                 _env_file=None,
                 data_dir=Path(folder),
@@ -69,6 +78,7 @@ def main() -> None:
                 request_concurrency=arguments.concurrency,
                 request_timeout=300,
                 crawl_split_policy=arguments.policy,
+                **overrides,
             )
             database_url = resolve_database_url(settings)
             upgrade_database(database_url)
@@ -91,7 +101,8 @@ def main() -> None:
     )
     print(
         f"rows: {arguments.rows}, seed: {arguments.seed}, policy: {arguments.policy}, "
-        f"status: {result.status}"
+        f"dimensions: {','.join(settings.crawl_dimensions)}, "
+        f"max page bytes: {settings.max_page_bytes}, status: {result.status}"
     )
     print(f"replica generation and start (own process): {replica_seconds:.1f} s")
     print(f"crawl of both rolls: {crawl_seconds:.1f} s")

@@ -106,7 +106,10 @@ def reset(engine: Engine) -> None:
     """Empty the tables that the upserts write, and drop the COPY targets."""
     with engine.begin() as connection:
         connection.execute(
-            text("TRUNCATE properties, owners, property_changes, scrape_runs CASCADE")
+            text(
+                "TRUNCATE properties, owners, property_change_rows, run_sightings, "
+                "scrape_runs CASCADE"
+            )
         )
         connection.execute(text("DROP TABLE IF EXISTS copy_bare, copy_indexed"))
 
@@ -118,14 +121,14 @@ def time_copy(engine: Engine, rows: list[CleanProperty], *, indexed: bool) -> fl
     with engine.begin() as connection:
         connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
         connection.execute(text(f"CREATE TABLE {table} (LIKE properties {like})"))
-    # The same columns that the upsert writes: the result row, roll year and run ids.
-    columns = ", ".join((*DATA_COLUMNS, "roll_year", "first_seen_run_id", "last_seen_run_id"))
+    # The same columns that the upsert writes: the result row, roll year and first run.
+    columns = ", ".join((*DATA_COLUMNS, "roll_year", "first_seen_run_id"))
     started = time.perf_counter()
     with engine.begin() as connection:
         driver = driver_connection(connection)
         with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((*copy_row(row), ROLL_YEAR, 1, 1))
+                copy.write_row((*copy_row(row), ROLL_YEAR, 1))
     return time.perf_counter() - started
 
 

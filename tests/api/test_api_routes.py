@@ -92,7 +92,7 @@ def test_suburbs_by_roll(client: TestClient) -> None:
 def test_health_ok(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok"}
 
 
 def _refuse_connection() -> psycopg.Connection[tuple[object, ...]]:
@@ -109,7 +109,7 @@ def unreachable_client() -> Iterator[TestClient]:
     engine.dispose()
 
 
-@pytest.mark.parametrize("url", ["/health", "/properties", "/suburbs", "/properties/10000001"])
+@pytest.mark.parametrize("url", ["/ready", "/properties", "/suburbs", "/properties/10000001"])
 def test_database_unreachable_503(unreachable_client: TestClient, url: str) -> None:
     response = unreachable_client.get(url)
 
@@ -120,10 +120,14 @@ def test_database_unreachable_503(unreachable_client: TestClient, url: str) -> N
     assert error["parameter"] is None
 
 
-def test_health_unmigrated_503(empty_database_url: str) -> None:
+def test_health_does_not_need_the_database(unreachable_client: TestClient) -> None:
+    assert unreachable_client.get("/health").json() == {"status": "ok"}
+
+
+def test_ready_unmigrated_503(empty_database_url: str) -> None:
     app = create_app(empty_database_url, settings=Settings(_env_file=None))
     with TestClient(app) as test_client:
-        response = test_client.get("/health")
+        response = test_client.get("/ready")
 
     assert response.status_code == 503
     assert "durban-valuations db upgrade" in response.json()["error"]["message"]
@@ -142,7 +146,7 @@ def test_app_resolves_url_from_settings(loaded_engine: Engine, database_url: str
 def test_invalid_database_url_503() -> None:
     app = create_app(settings=Settings(_env_file=None, database_url="sqlite:///roll.db"))
     with TestClient(app) as test_client:
-        response = test_client.get("/health")
+        response = test_client.get("/ready")
 
     assert response.status_code == 503
     assert "DATABASE_URL" in response.json()["error"]["message"]

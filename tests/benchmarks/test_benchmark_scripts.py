@@ -24,7 +24,11 @@ def free_port() -> int:
     [
         ("scrape_replica.py", ["--rows", "2000"], "status: complete"),
         ("crawl_full.py", ["--rows", "2000", "--port", "PORT"], "status: complete"),
-        ("parse_results.py", ["--pages", "1", "--repeats", "1"], "rows/s"),
+        (
+            "parse_results.py",
+            ["--pages", "1", "--repeats", "1", "--stream-rows", "2000"],
+            "peak RSS growth",
+        ),
         ("upsert_vs_copy.py", ["--rows", "500", "--repeat", "1"], "rows/s"),
     ],
 )

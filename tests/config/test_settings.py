@@ -48,6 +48,9 @@ def test_env_example_values_are_valid() -> None:
         ("BLOCK_PAUSE_SECONDS", "-5"),
         ("VALUATION_SITE_URL", "not a url"),
         ("VALUATION_SITE_URL", "https://example.org/?a=1"),
+        ("CRAWL_DIMENSIONS", "street"),
+        ("CRAWL_DIMENSIONS", "volume,volume"),
+        ("CRAWL_DIMENSIONS", ","),
     ],
 )
 def test_invalid_setting_rejected(
@@ -73,3 +76,18 @@ def test_block_pause_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)
     assert settings.block_pause_after == 5
     assert settings.block_pause_seconds == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("volume,rate_number", ("volume", "rate_number")),
+        (" suburb , volume ", ("suburb", "volume")),
+        ("volume", ("volume",)),
+    ],
+)
+def test_crawl_dimensions_from_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("CRAWL_DIMENSIONS", value)
+    assert Settings(_env_file=None).crawl_dimensions == expected

@@ -39,6 +39,13 @@ def test_initial_searches_by_volume() -> None:
     assert [search.volume_no for search in searches] == VOLUMES
 
 
+def test_initial_searches_by_rate_number() -> None:
+    searches = initial_searches(make_options(), Dimension.RATE_NUMBER)
+    substrings = [search.rate_number for search in searches]
+    assert substrings == [f"{number:02d}" for number in range(100)]
+    assert all(search.volume_no == search.suburb == "" for search in searches)
+
+
 @pytest.mark.parametrize(
     ("query", "expected_children", "changed_field"),
     [

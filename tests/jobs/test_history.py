@@ -128,7 +128,8 @@ def test_far_fewer_properties_suspect(engine: Engine) -> None:
     assert second.status == "complete"
     assert second.suspect_reason is not None
     assert "fewer" in second.suspect_reason
-    assert [kind for kind, _ in received] == ["run_suspect"]
+    assert [kind for kind, _ in received] == ["run_finished", "run_suspect", "run_finished"]
+    assert received[2][1]["suspect_reason"] == second.suspect_reason
     with engine.connect() as connection:
         marked = connection.execute(
             text("SELECT count(*) FROM properties WHERE not_seen_since_run_id IS NOT NULL")

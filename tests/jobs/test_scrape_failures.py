@@ -30,7 +30,14 @@ TRUNCATED_PAGE = b"""<html><body><div id="resultPanel"><table class="searchResul
 
 
 def settings() -> Settings:
-    return Settings(_env_file=None, request_rate=2000, request_concurrency=4, request_retries=1)
+    # The failures below are injected into one suburb's search.
+    return Settings(
+        _env_file=None,
+        request_rate=2000,
+        request_concurrency=4,
+        request_retries=1,
+        crawl_dimensions=("suburb", "volume"),
+    )
 
 
 def answer_suburb_with(suburb: str, status: int, body: bytes) -> Callable[[ASGIApp], ASGIApp]:

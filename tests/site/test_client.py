@@ -258,3 +258,50 @@ def test_from_settings_uses_settings() -> None:
     assert client.current_rate == 2.0
     assert client.deadline is None
     asyncio.run(client.aclose())
+
+
+def big_result_page(rows: int) -> str:
+    """A result page of `rows` generated full-title rows, as the replica renders it."""
+    from durban_valuations.replica.generate import generate_roll
+    from durban_valuations.replica.html_result import render_result_page
+
+    roll = generate_roll(rows=rows * 2, seed=7)
+    return render_result_page(roll.full[:rows], "Roll=1")
+
+
+def test_large_page_parsed_while_streaming(site_server: ScriptedServer) -> None:
+    from durban_valuations.site.client import STREAM_AFTER_BYTES
+    from durban_valuations.site.parse_results import parse_result_page
+
+    body = big_result_page(1500)
+    assert len(body.encode()) > STREAM_AFTER_BYTES
+    site_server.reply(body=body)
+    result, stats = run_with(site_server, search)
+    assert result == parse_result_page(body)
+    assert result.total == 1500
+    assert result.has_warning
+    assert stats.bytes == len(body.encode("utf-8"))
+
+
+def test_large_truncated_page_retried(site_server: ScriptedServer) -> None:
+    body = big_result_page(1500)
+    site_server.reply(body=body[: len(body) * 2 // 3]).reply(body=body)
+    result, stats = run_with(site_server, search)
+    assert result.total == 1500
+    assert stats.retries == 1
+
+
+def test_large_page_layout_change_not_retried(site_server: ScriptedServer) -> None:
+    body = big_result_page(1500).replace("Total found records: 1500", "Total found records: 1499")
+    site_server.reply(body=body)
+    with pytest.raises(LayoutChangedError, match="1499"):
+        run_with(site_server, search)
+    assert len(site_server.paths) == 1
+
+
+def test_timeout_then_server_error_reported_as_timeout(site_server: ScriptedServer) -> None:
+    # A search that timed out once and never succeeded is narrowed by the crawl, so the
+    # timeout wins over the last attempt's server error.
+    site_server.reply(delay=1.0, body="late").reply(500, "<html>busy</html>")
+    with pytest.raises(RequestTimeoutError):
+        run_with(site_server, search, timeout=0.3, retries=1)

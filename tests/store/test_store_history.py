@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,15 @@ from sqlalchemy import Connection, Engine, func, select
 
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails, Roll
+from durban_valuations.store.crawl_state import coverage_report
+from durban_valuations.store.history import ChangeKind, list_changes, property_history
+from durban_valuations.store.queries import get_properties_by_rate_number
 from durban_valuations.store.runs import finish_run, start_run
+from durban_valuations.store.sightings import last_seen_run_id
 from durban_valuations.store.tables import (
     owners,
     properties,
-    property_changes,
+    property_change_rows,
     run_sightings,
 )
 from durban_valuations.store.upsert import (
@@ -41,20 +46,25 @@ def _complete_run(connection: Connection, rolls: str = "all", **columns: Any) ->
     return run_id
 
 
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _change_items(connection: Connection, run_id: int | None = None) -> list[dict[str, Any]]:
+    """Return the changes of 2022 as the change feed lists them, of one run or of all."""
+    page = list_changes(connection, since=LONG_AGO, roll_year=2022, limit=10_000)
+    return [item for item in page.items if run_id is None or item["run_id"] == run_id]
+
+
 def _changes(connection: Connection, run_id: int | None = None) -> list[tuple[Any, ...]]:
-    statement = select(
-        property_changes.c.pin,
-        property_changes.c.kind,
-        property_changes.c.old_value,
-        property_changes.c.new_value,
-    ).order_by(property_changes.c.id)
-    if run_id is not None:
-        statement = statement.where(property_changes.c.run_id == run_id)
-    return [tuple(row) for row in connection.execute(statement)]
+    return [
+        (item["pin"], item["kind"], item["old_value"], item["new_value"])
+        for item in _change_items(connection, run_id)
+    ]
 
 
 def _property(connection: Connection, pin: int) -> Any:
-    return connection.execute(select(properties).where(properties.c.pin == pin)).one()
+    statement = select(properties, last_seen_run_id().label("last_seen_run_id"))
+    return connection.execute(statement.where(properties.c.pin == pin)).one()
 
 
 def _owner_names(connection: Connection, pin: int) -> list[str]:
@@ -89,16 +99,19 @@ def test_first_load_records_new(engine: Engine, make_property: PropertyFactory) 
     with engine.begin() as connection:
         run_id = _run(connection)
         counts = upsert_properties(connection, 2022, run_id, [make_property(2), make_property(1)])
-        changes = _changes(connection)
-        roll, rate = connection.execute(
-            select(property_changes.c.roll, property_changes.c.rate_number).where(
-                property_changes.c.pin == 2
-            )
-        ).one()
+        items = _change_items(connection)
+        stored_rows = connection.execute(
+            select(func.count()).select_from(property_change_rows)
+        ).scalar_one()
 
     assert counts == UpsertCounts(inserted=2, updated=0, unchanged=0)
-    assert changes == [(1, "new", None, None), (2, "new", None, None)]
-    assert (roll, rate) == ("full", "00000002")
+    assert [(item["pin"], item["kind"]) for item in items] == [(1, "new"), (2, "new")]
+    assert [item["id"] for item in items] == sorted(item["id"] for item in items)
+    assert {(item["old_value"], item["new_value"]) for item in items} == {(None, None)}
+    assert {item["run_id"] for item in items} == {run_id}
+    assert (items[1]["roll"], items[1]["rate_number"]) == ("full", "00000002")
+    # The properties rows are their 'new' changes.
+    assert stored_rows == 0
 
 
 @pytest.mark.parametrize(
@@ -173,7 +186,7 @@ def test_second_upsert_counts_and_history(engine: Engine, make_property: Propert
         run_id = _run(connection)
         counts = upsert_properties(connection, 2022, run_id, changed)
         changes = _changes(connection, run_id)
-        last_seen = set(connection.execute(select(properties.c.last_seen_run_id)).scalars())
+        last_seen = set(connection.execute(select(last_seen_run_id())).scalars())
         total = connection.execute(select(func.count()).select_from(properties)).scalar_one()
 
     assert counts == UpsertCounts(inserted=1, updated=3, unchanged=7)
@@ -276,7 +289,7 @@ def test_mark_not_seen_is_idempotent(engine: Engine, make_property: PropertyFact
         third_run = _complete_run(connection, "full")
         later = mark_not_seen(connection, 2022, third_run, ["full"])
         not_seen_rows = connection.execute(
-            select(func.count()).where(property_changes.c.kind == "not_seen")
+            select(func.count()).where(property_change_rows.c.kind == "not_seen")
         ).scalar_one()
         marks = dict(
             connection.execute(
@@ -285,21 +298,64 @@ def test_mark_not_seen_is_idempotent(engine: Engine, make_property: PropertyFact
                 )
             ).all()
         )
+        third_changes = _changes(connection, third_run)
 
     assert again == 0
     # The third run saw nothing, so it marks 1 and 3; 2 and 4 keep their first mark.
     assert later == 2
     assert marks == {1: third_run, 2: second_run, 3: third_run, 4: second_run}
     assert not_seen_rows == 4
+    # The second run was the last one to see 1 and 3.
+    assert third_changes == [
+        (1, "not_seen", str(second_run), None),
+        (3, "not_seen", str(second_run), None),
+    ]
+
+
+def test_mark_not_seen_later_sighting(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection:
+        upsert_properties(connection, 2022, _complete_run(connection), [make_property(1)])
+        second_run = _complete_run(connection, "full")
+        third_run = _run(connection)
+        upsert_properties(connection, 2022, third_run, [make_property(1)])
+        marked = mark_not_seen(connection, 2022, second_run, ["full"])
+        last_seen = _property(connection, 1).last_seen_run_id
+
+    # A run newer than the marking one saw the property, so it is not marked.
+    assert marked == 0
+    assert last_seen == third_run
+
+
+def test_mark_not_seen_walks_back(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection:
+        first_run = _run(connection)
+        upsert_properties(connection, 2022, first_run, [make_property(1), make_property(2)])
+        sighting_run = _run(connection)
+        record_sightings(connection, sighting_run, 2022, [1], 2)
+        for _ in range(3):
+            _run(connection)
+        marking_run = _complete_run(connection, "full")
+        marked = mark_not_seen(connection, 2022, marking_run, ["full"])
+        changes = _changes(connection, marking_run)
+
+    assert marked == 2
+    assert changes == [
+        (1, "not_seen", str(sighting_run), None),
+        (2, "not_seen", str(first_run), None),
+    ]
 
 
 def test_mark_not_seen_never_deletes(engine: Engine, make_property: PropertyFactory) -> None:
     _load_and_mark(engine, make_property)
     with engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(properties)).scalar_one()
-        owner_count = connection.execute(select(func.count()).select_from(owners)).scalar_one()
+        listed_owners = {
+            pin: [owner["name"] for owner in found["owners"]]
+            for pin in range(1, 6)
+            for found in get_properties_by_rate_number(connection, f"{pin:08d}", 2022)
+        }
     assert count == 5
-    assert owner_count == 5
+    assert listed_owners == {pin: [f"OWNER {pin}"] for pin in range(1, 6)}
 
 
 def test_seen_again_clears_mark(engine: Engine, make_property: PropertyFactory) -> None:
@@ -389,6 +445,24 @@ def test_sightings_reject_bad_bit(engine: Engine, bit: int) -> None:
         record_sightings(connection, _run(connection), 2022, [1], bit)
 
 
+def test_sightings_unknown_run(engine: Engine) -> None:
+    with engine.begin() as connection, pytest.raises(LookupError, match="scrape run 42 "):
+        record_sightings(connection, 42, 2022, [1], 1)
+
+
+def test_coverage_skips_upsert_sightings(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection:
+        upsert_properties(connection, 2022, _run(connection), [make_property(1), make_property(2)])
+        run_id = _run(connection)
+        upsert_properties(connection, 2022, run_id, [make_property(1), make_property(2)])
+        record_sightings(connection, run_id, 2022, [1], 1)
+        report = coverage_report(connection, run_id, "full", {"suburb": 1, "volume": 2})
+
+    # The upsert saw pin 2 too, but no covering dimension did.
+    assert report["properties"] == 1
+    assert report["properties_by_dimension"] == {"suburb": 1, "volume": 0}
+
+
 def test_sightings_empty_pins(engine: Engine) -> None:
     with engine.begin() as connection:
         assert record_sightings(connection, _run(connection), 2022, [], 1) == 0
@@ -415,3 +489,32 @@ def test_changes_cascade_on_delete(engine: Engine, make_property: PropertyFactor
         upsert_properties(connection, 2022, _run(connection), [make_property(7)])
         connection.execute(properties.delete().where(properties.c.pin == 7))
         assert _changes(connection) == []
+
+
+def test_rate_number_change_keeps_new(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection:
+        first_run = _run(connection)
+        upsert_properties(connection, 2022, first_run, [make_property(5)])
+        (before,) = _change_items(connection)
+    with engine.begin() as connection:
+        second_run = _run(connection)
+        renumbered = make_property(5, rate_number="12345678", market_value=1)
+        counts = upsert_properties(connection, 2022, second_run, [renumbered])
+        history = property_history(connection, "12345678", 2022)
+        new_only = list_changes(
+            connection, since=LONG_AGO, roll_year=2022, kind=ChangeKind.NEW
+        ).items
+        stored_new = connection.execute(
+            select(property_change_rows.c.rate_number).where(property_change_rows.c.kind == "new")
+        ).all()
+
+    assert counts == UpsertCounts(inserted=0, updated=1, unchanged=0)
+    # The 'new' change keeps the rate number, id, time and run it was recorded with.
+    assert history[0] == before
+    assert before["rate_number"] == "00000005"
+    assert [(item["kind"], item["run_id"]) for item in history] == [
+        ("new", first_run),
+        ("market_value", second_run),
+    ]
+    assert new_only == [before]
+    assert stored_new == [("00000005",)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -24,6 +26,10 @@ from durban_valuations.store.migrations import (
 )
 from durban_valuations.store.tables import Base
 
+# Table models that live beside the code that uses them register on Base when imported.
+importlib.import_module("durban_valuations.alerts.incidents")
+importlib.import_module("durban_valuations.store.run_parts")
+
 
 def test_upgrade_from_empty_database(empty_database_url: str) -> None:
     assert current_revision(empty_database_url) is None
@@ -34,17 +40,19 @@ def test_upgrade_from_empty_database(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     try:
         tables = set(inspect(engine).get_table_names())
+        views = set(inspect(engine).get_view_names())
     finally:
         engine.dispose()
     assert {
         "properties",
         "owners",
         "scrape_runs",
-        "property_changes",
+        "property_change_rows",
         "crawl_searches",
         "run_sightings",
         "alembic_version",
     } <= tables
+    assert views == {"property_changes"}
 
 
 def test_upgrade_twice_is_noop(database_url: str) -> None:

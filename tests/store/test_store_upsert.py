@@ -7,11 +7,13 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails, Roll
+from durban_valuations.store.queries import get_properties_by_rate_number
 from durban_valuations.store.runs import start_run
+from durban_valuations.store.sightings import last_seen_run_id
 from durban_valuations.store.tables import owners, properties
 from durban_valuations.store.upsert import UpsertCounts, save_details, upsert_properties
 
@@ -23,8 +25,21 @@ def _run(connection: Connection) -> int:
 
 
 def _owner_names(connection: Connection, pin: int) -> list[str]:
+    """Return the owners that the API lists for the property with `pin`."""
+    rate_number = f"{pin:08d}"
+    (found,) = get_properties_by_rate_number(connection, rate_number, 2022)
+    return [owner["name"] for owner in found["owners"]]
+
+
+def _owner_rows(connection: Connection, pin: int) -> list[str]:
     statement = select(owners.c.name).where(owners.c.pin == pin).order_by(owners.c.position)
     return list(connection.execute(statement).scalars())
+
+
+def _row_version(connection: Connection, pin: int) -> str:
+    """Return the xmin of the property's row, which changes whenever the row is rewritten."""
+    statement = text("SELECT xmin::text FROM properties WHERE pin = :pin")
+    return str(connection.execute(statement, {"pin": pin}).scalar_one())
 
 
 def _details(rate_number: str, owner_names: list[str], **overrides: str) -> PropertyDetails:
@@ -70,10 +85,8 @@ def test_upsert_twice_keeps_one_row(engine: Engine, make_property: PropertyFacto
     assert second == UpsertCounts(inserted=0, updated=2, unchanged=3)
     with engine.connect() as connection:
         count = connection.execute(select(func.count()).select_from(properties)).scalar_one()
-        stored = {
-            row.pin: row
-            for row in connection.execute(select(properties).order_by(properties.c.pin))
-        }
+        statement = select(properties, last_seen_run_id().label("last_seen_run_id"))
+        stored = {row.pin: row for row in connection.execute(statement)}
     assert count == 5
     assert stored[1].market_value == 999_999
     assert stored[2].suburb == "WESTVILLE"
@@ -87,9 +100,22 @@ def test_upsert_unchanged_rerun(engine: Engine, make_property: PropertyFactory) 
     rows = [make_property(pin, registered_extent=Decimal("12.50")) for pin in range(1, 4)]
     with engine.begin() as connection:
         upsert_properties(connection, 2022, _run(connection), rows)
+        before = _row_version(connection, 2)
     with engine.begin() as connection:
-        again = upsert_properties(connection, 2022, _run(connection), rows)
+        run_id = _run(connection)
+        again = upsert_properties(connection, 2022, run_id, rows)
+        after = _row_version(connection, 2)
+        last_seen = connection.execute(
+            select(last_seen_run_id()).where(properties.c.pin == 2)
+        ).scalar_one()
     assert again == UpsertCounts(inserted=0, updated=0, unchanged=3)
+    assert after == before
+    assert last_seen == run_id
+
+
+def test_upsert_unknown_run(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection, pytest.raises(LookupError, match="scrape run 99 "):
+        upsert_properties(connection, 2022, 99, [make_property(1)])
 
 
 def test_upsert_null_to_value_is_change(engine: Engine, make_property: PropertyFactory) -> None:
@@ -133,10 +159,13 @@ def test_first_owner_becomes_owner(engine: Engine, make_property: PropertyFactor
     with engine.begin() as connection:
         upsert_properties(connection, 2022, _run(connection), [make_property(7)])
         assert _owner_names(connection, 7) == ["OWNER 7"]
+        assert _owner_rows(connection, 7) == []
         upsert_properties(connection, 2022, _run(connection), [make_property(7, first_owner="NEW")])
         assert _owner_names(connection, 7) == ["NEW"]
         upsert_properties(connection, 2022, _run(connection), [make_property(7, first_owner=None)])
         assert _owner_names(connection, 7) == []
+        upsert_properties(connection, 2022, _run(connection), [make_property(7, first_owner="B")])
+        assert _owner_names(connection, 7) == ["B"]
 
 
 def test_save_details_replaces_owners(engine: Engine, make_property: PropertyFactory) -> None:
@@ -164,6 +193,24 @@ def test_save_details_without_owners(engine: Engine, make_property: PropertyFact
         upsert_properties(connection, 2022, _run(connection), [make_property(7)])
         save_details(connection, 2022, 7, _details("00000007", []))
         assert _owner_names(connection, 7) == ["OWNER 7"]
+        # The saved details page kept OWNER 7, so a new first owner leaves it listed.
+        changed = make_property(7, first_owner="SOMEONE ELSE")
+        upsert_properties(connection, 2022, _run(connection), [changed])
+        assert _owner_names(connection, 7) == ["OWNER 7"]
+
+
+def test_details_owners_then_two_changes(engine: Engine, make_property: PropertyFactory) -> None:
+    with engine.begin() as connection:
+        upsert_properties(connection, 2022, _run(connection), [make_property(7)])
+        save_details(connection, 2022, 7, _details("00000007", ["FIRST A", "SECOND B"]))
+        upsert_properties(connection, 2022, _run(connection), [make_property(7, first_owner="C")])
+        after_first = _owner_names(connection, 7)
+        upsert_properties(connection, 2022, _run(connection), [make_property(7, first_owner="D")])
+        after_second = _owner_names(connection, 7)
+
+    assert after_first == ["FIRST A", "SECOND B"]
+    # The first change made the details stale, so the second one replaces their owners.
+    assert after_second == ["D"]
 
 
 def test_save_details_unknown_pin(engine: Engine) -> None:
@@ -181,5 +228,22 @@ def test_save_details_rate_mismatch(engine: Engine, make_property: PropertyFacto
 def test_owners_cascade_on_delete(engine: Engine, make_property: PropertyFactory) -> None:
     with engine.begin() as connection:
         upsert_properties(connection, 2022, _run(connection), [make_property(7)])
+        save_details(connection, 2022, 7, _details("00000007", ["FIRST A"]))
         connection.execute(properties.delete().where(properties.c.pin == 7))
-        assert _owner_names(connection, 7) == []
+        assert _owner_rows(connection, 7) == []
+
+
+def test_upsert_analyzes_stale_statistics(engine: Engine, make_property: PropertyFactory) -> None:
+    rows = [make_property(pin) for pin in range(1, 3_001)]
+    row_count = text("SELECT reltuples FROM pg_class WHERE relname = 'properties'")
+    with engine.begin() as connection:
+        upsert_properties(connection, 2022, _run(connection), rows)
+    with engine.begin() as connection:
+        # Statistics that count no rows, as after an ANALYZE during an uncommitted load.
+        connection.execute(text("UPDATE pg_class SET reltuples = 0 WHERE relname = 'properties'"))
+    with engine.begin() as connection:
+        again = upsert_properties(connection, 2022, _run(connection), rows)
+        counted = connection.execute(row_count).scalar_one()
+
+    assert again == UpsertCounts(inserted=0, updated=0, unchanged=3_000)
+    assert counted == 3_000

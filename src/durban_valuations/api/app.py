@@ -53,4 +53,10 @@ def create_app(
     install_error_handler(app)
     app.include_router(router)
     app.include_router(history_router)
+    # Imported here, not at the top: Gunicorn's master imports this package (for the
+    # worker class) before it sets PROMETHEUS_MULTIPROC_DIR, and prometheus-client
+    # chooses between in-process and multiprocess values when it is first imported.
+    from durban_valuations.api.ops_routes import install_operations
+
+    install_operations(app, settings, provider)
     return app

@@ -113,10 +113,9 @@ class Suburb(BaseModel):
 
 
 class Health(BaseModel):
-    """Service and database status."""
+    """Liveness of the service process (GET /ready checks the database)."""
 
-    status: str = Field(description="'ok' when the service runs.")
-    database: str = Field(description="'ok' when the database responds and its schema is current.")
+    status: str = Field(description="'ok' when the service process answers.")
 
 
 class ErrorBody(BaseModel):

@@ -54,4 +54,9 @@ def run_demo(rows: int, api_port: int) -> None:
     console.print(f"scrape finished in {time.monotonic() - started:.0f} s")
     console.print(f"API: {address}  (documentation: {address}/docs)")
     console.print(f"try: curl '{address}/properties?rate_number=00190534'")
-    uvicorn.run(create_app(engine, settings=settings), host=settings.api_host, port=api_port)
+    uvicorn.run(
+        create_app(engine, settings=settings),
+        host=settings.api_host,
+        port=api_port,
+        access_log=False,
+    )

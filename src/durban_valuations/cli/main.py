@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import signal
+import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from durban_valuations.alerts import install_alerts
 from durban_valuations.cli.common import (
     console,
     load_settings,
@@ -18,9 +23,10 @@ from durban_valuations.cli.common import (
     rolls_for,
 )
 from durban_valuations.cli.demo import run_demo
-from durban_valuations.cli.logs import configure_logging
 from durban_valuations.cli.progress import CrawlProgress
 from durban_valuations.config import Settings
+from durban_valuations.config.log_setup import configure_logging
+from durban_valuations.jobs.schedule import DEFAULT_TIMEZONE, ScrapeScheduler, scrape_job
 from durban_valuations.jobs.scrape import run_scrape
 from durban_valuations.replica.generate import DEFAULT_ROWS
 from durban_valuations.site.client import SiteClient
@@ -140,6 +146,10 @@ def scrape(
         overrides["request_concurrency"] = concurrency
     settings = load_settings(**overrides)
     _, engine = open_database(settings)
+    uninstall_alerts = install_alerts(settings, engine)
+    # SIGTERM (a container or CronJob stopping) ends the run cleanly as interrupted.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: stop.set())
     try:
         with CrawlProgress(console) as display:
             result = run_scrape(
@@ -151,10 +161,14 @@ def scrape(
                 fetch_details=details,
                 deadline_seconds=None if deadline is None else deadline * 60,
                 progress=display.listener,
+                stop=stop,
             )
     except ScrapeInProgressError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(code=2) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        uninstall_alerts()
     print_summary(result)
     if result.status != "complete":
         raise typer.Exit(code=1)
@@ -208,7 +222,73 @@ def serve(
         create_app(engine, settings=settings),
         host=host or settings.api_host,
         port=port or settings.api_port,
+        # The app logs one access line per request itself, with its request id.
+        access_log=False,
     )
+
+
+def _parse_time_of_day(value: str | None) -> str | None:
+    if value is None:
+        return value
+    try:
+        datetime.strptime(value, "%H:%M")
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a time of day; give hours and minutes, e.g. 02:30"
+        ) from None
+    return value
+
+
+@app.command()
+def schedule(
+    roll: Annotated[
+        RollChoice, typer.Option(help="Roll to scrape: full, sectional or all.")
+    ] = RollChoice.ALL,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            callback=_parse_time_of_day,
+            help="Time of day of the runs, HH:MM (default: the first run starts at once).",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option(help="Time zone of --at and of the logged run times.")
+    ] = DEFAULT_TIMEZONE,
+    interval_seconds: Annotated[
+        float | None,
+        typer.Option(hidden=True, callback=_in_range(0.1), help="Interval for tests."),
+    ] = None,
+) -> None:
+    """Scrape every EXTRACTION_INTERVAL days until SIGTERM or Ctrl-C, one run at a time."""
+    settings = load_settings()
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(
+            f"{timezone!r} is not a known time zone; use an IANA name such as Africa/Johannesburg",
+            param_hint="--timezone",
+        ) from None
+    _, engine = open_database(settings)
+    interval = timedelta(days=settings.extraction_interval)
+    if interval_seconds is not None:
+        interval = timedelta(seconds=interval_seconds)
+    uninstall = install_alerts(settings, engine)
+    try:
+        scheduler = ScrapeScheduler(
+            scrape_job(settings, engine, rolls_for(roll.value), source),
+            interval,
+            at=None if at is None else datetime.strptime(at, "%H:%M").time(),
+            timezone=zone.key,
+        )
+        scheduler.run_until_signal()
+    finally:
+        uninstall()
 
 
 @app.command()

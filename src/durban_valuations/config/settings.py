@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, HttpUrl, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LIVE_SITE_URL = "https://valuation2022.durban.gov.za"
+CrawlDimension = Literal["volume", "rate_number", "suburb"]
+CRAWL_DIMENSIONS: tuple[str, ...] = get_args(CrawlDimension)
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+# Alert settings that may be left empty, which means unset.
+_OPTIONAL_ALERT_SETTINGS = (
+    "smtp_server", "smtp_security", "smtp_ca_file", "sender_email", "smtp_username",
+    "email_password", "recipient_email", "alert_api_url",
+)  # fmt: skip
+# One address after parseaddr() removed any display name: a local part, "@" and a domain.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 class Settings(BaseSettings):
@@ -62,10 +74,17 @@ class Settings(BaseSettings):
         description="Maximum wait between two retries of one request, in seconds.",
     )
     max_page_bytes: int = Field(
-        default=5_000_000,
+        default=100_000_000,
         ge=100_000,
         description="Largest result page read, in bytes (about 1,000 bytes a row); a search "
-        "with a larger page is narrowed instead.",
+        "with a larger page is narrowed instead. Large pages are parsed as they arrive, so "
+        "this bounds the time of one request rather than memory.",
+    )
+    crawl_dimensions: Annotated[tuple[CrawlDimension, ...], NoDecode] = Field(
+        default=("volume", "rate_number"),
+        description="Comma-separated ways of covering each whole roll: 'volume' (01 to 89), "
+        "'rate_number' (the 100 two-digit rate-number substrings), 'suburb' (every suburb "
+        "option). Two give the coverage report its cross-check.",
     )
     crawl_split_policy: Literal["evidence", "always"] = Field(
         default="evidence",
@@ -88,13 +107,89 @@ class Settings(BaseSettings):
         default="durban-valuations/0.1 (+https://github.com/durban-valuations/durban-valuations)",
         description="User-Agent header sent to the site.",
     )
-    smtp_server: str | None = Field(default=None, description="SMTP host for alert emails.")
+    smtp_server: str | None = Field(
+        default=None, description="SMTP host for alert emails; unset turns alerts off."
+    )
     smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: SmtpSecurity | None = Field(
+        default=None,
+        description="'starttls', 'ssl' (implicit TLS) or 'none'; unset means 'ssl' on port "
+        "465 and 'starttls' on any other port.",
+    )
+    smtp_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for each reply of the SMTP server."
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA certificates that verify the SMTP server; unset uses "
+        "the system's CA store.",
+    )
     sender_email: str | None = Field(default=None, description="From address of alert emails.")
-    email_password: str | None = Field(default=None, description="SMTP password of SENDER_EMAIL.")
-    recipient_email: str | None = Field(default=None, description="Where alert emails go.")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login name; unset logs in as SENDER_EMAIL."
+    )
+    email_password: SecretStr | None = Field(
+        default=None, description="SMTP password; unset sends without logging in."
+    )
+    recipient_email: str | None = Field(
+        default=None, description="Addresses that alert emails go to, separated by commas."
+    )
+    alert_api_url: HttpUrl | None = Field(
+        default=None,
+        description="Base URL of the API as alert recipients reach it; alert emails then "
+        "link the run report.",
+    )
+    celery_broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Broker of the Celery workers: redis://… (default) or amqp://… (RabbitMQ).",
+    )
+    celery_scrape_parts: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Parts a Celery scrape splits each roll's searches into, one task each; "
+        "REQUEST_RATE is shared among them.",
+    )
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+
+    @field_validator("crawl_dimensions", mode="before")
+    @classmethod
+    def _split_dimensions(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in CRAWL_DIMENSIONS]
+        if unknown or not names or len(set(names)) != len(names):
+            raise ValueError(
+                f"CRAWL_DIMENSIONS={value!r} must list distinct names among "
+                f"{', '.join(CRAWL_DIMENSIONS)}, separated by commas, e.g. 'volume,rate_number'"
+            )
+        return tuple(names)
+
+    @field_validator(*_OPTIONAL_ALERT_SETTINGS, mode="before")
+    @classmethod
+    def _empty_as_unset(cls, value: object) -> object:
+        # `.env.example` and the Kubernetes ConfigMap leave unused settings empty.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("sender_email", "recipient_email")
+    @classmethod
+    def _check_addresses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        name = (info.field_name or "").upper()
+        if name == "SENDER_EMAIL" and len(split_addresses(value)) != 1:
+            raise ValueError(f"SENDER_EMAIL={value!r} must be one address")
+        for address in split_addresses(value):
+            if not _ADDRESS.fullmatch(parseaddr(address)[1]):
+                raise ValueError(
+                    f"{name} contains the invalid address {address!r}: expected "
+                    "name@domain, several separated by commas"
+                )
+        return value
 
     @field_validator("valuation_site_url")
     @classmethod
@@ -109,6 +204,16 @@ class Settings(BaseSettings):
     def site_url(self) -> str:
         """Base URL of the site without a trailing slash."""
         return str(self.valuation_site_url).rstrip("/")
+
+    @property
+    def recipient_addresses(self) -> tuple[str, ...]:
+        """The addresses of RECIPIENT_EMAIL, or none when it is unset."""
+        return split_addresses(self.recipient_email or "")
+
+
+def split_addresses(value: str) -> tuple[str, ...]:
+    """Split a comma-separated list of email addresses, dropping empty items."""
+    return tuple(address.strip() for address in value.split(",") if address.strip())
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ class Dimension(enum.StrEnum):
 
     SUBURB = "suburb"
     VOLUME = "volume"
+    RATE_NUMBER = "rate_number"
 
 
 class UnsplittableSearchError(Exception):
@@ -56,6 +57,9 @@ def initial_searches(
     roll: Roll = options.roll
     if dimension is Dimension.VOLUME:
         return [SearchQuery(roll=roll, volume_no=option.value) for option in options.volumes]
+    if dimension is Dimension.RATE_NUMBER:
+        # Every 8-digit rate number contains its own first two digits.
+        return [SearchQuery(roll=roll, rate_number=f"{number:02d}") for number in range(100)]
 
     wanted = None if suburb_values is None else set(suburb_values)
     values: list[str] = []

@@ -36,9 +36,12 @@ from durban_valuations.store.crawl_state import Outcomes, SearchRecord
 logger = logging.getLogger(__name__)
 
 # Bits of run_sightings.dimensions; stored in the database, so never renumber them.
-DIMENSION_BITS = {Dimension.SUBURB: 1, Dimension.VOLUME: 2}
+DIMENSION_BITS = {Dimension.SUBURB: 1, Dimension.VOLUME: 2, Dimension.RATE_NUMBER: 4}
 FLUSH_ROWS = 2000
 FLUSH_SEARCHES = 100
+# Overlapping searches (rate-number substrings) see each property several times, so
+# sightings pile up faster than new properties.
+FLUSH_SIGHTINGS = 50_000
 
 OutcomeSink = Callable[[Outcomes], Awaitable[None]]
 
@@ -81,7 +84,9 @@ class _Crawl:
     queue: asyncio.Queue[SearchRecord] = field(default_factory=asyncio.Queue)
     outcomes: Outcomes = field(default_factory=Outcomes)
     deferred: list[tuple[SearchRecord, ResultPage]] = field(default_factory=list)
-    found: set[int] = field(default_factory=set)
+    # PIN -> bits of the dimensions whose sightings of it are already in a batch. Overlapping
+    # searches return a property many times; each is cleaned and sighted once per dimension.
+    found: dict[int, int] = field(default_factory=dict)
     flush_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stopped: bool = False
     fatal: list[Exception] = field(default_factory=list)
@@ -172,12 +177,16 @@ class _Crawl:
             return
 
         bit = DIMENSION_BITS[Dimension(task.dimension)]
-        self.outcomes.sightings.setdefault(bit, []).extend(row.pin for row in page.rows)
+        found = self.found
+        sighted = [row.pin for row in page.rows if not found.get(row.pin, 0) & bit]
+        self.outcomes.sightings.setdefault(bit, []).extend(sighted)
         for item in cleaned:
-            if item.pin not in self.found:
-                self.found.add(item.pin)
+            if item.pin not in found:
+                found[item.pin] = 0
                 self.outcomes.properties.append(item)
                 self.progress.new_properties += 1
+        for pin in sighted:
+            found[pin] |= bit
         self.outcomes.done.append((task, len(page.rows)))
         self.progress.rows_seen += len(page.rows)
 
@@ -192,8 +201,11 @@ class _Crawl:
         self.outcomes.failed.append((task, str(error)))
 
     async def flush(self, force: bool) -> None:
+        sightings = sum(map(len, self.outcomes.sightings.values()))
         big_enough = (
-            len(self.outcomes.properties) >= FLUSH_ROWS or len(self.outcomes) >= FLUSH_SEARCHES
+            len(self.outcomes.properties) >= FLUSH_ROWS
+            or len(self.outcomes) >= FLUSH_SEARCHES
+            or sightings >= FLUSH_SIGHTINGS
         )
         if not len(self.outcomes) or not (force or big_enough):
             return

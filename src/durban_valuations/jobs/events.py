@@ -16,6 +16,8 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 _listeners: list[Listener] = []
 
+ROUTINE_EVENTS = frozenset({"run_finished"})
+
 
 def add_listener(listener: Listener) -> None:
     """Call `listener(kind, details)` for every event emitted from now on."""
@@ -30,7 +32,9 @@ def remove_listener(listener: Listener) -> None:
 
 def emit(kind: str, details: dict[str, Any]) -> None:
     """Log the event and pass it to every listener."""
-    logger.warning("run event %s", kind, extra={"event": kind, **details})
+    # A finished run is routine; the other events report a problem.
+    level = logging.INFO if kind in ROUTINE_EVENTS else logging.WARNING
+    logger.log(level, "run event %s", kind, extra={"event": kind, **details})
     for listener in list(_listeners):
         try:
             listener(kind, details)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from durban_valuations.config import Settings
+from durban_valuations.config.log_setup import bind_run_id
 from durban_valuations.crawl.coverage import RollProgress
 from durban_valuations.crawl.planner import Dimension, initial_searches
 from durban_valuations.crawl.runner import (
@@ -35,6 +37,9 @@ from durban_valuations.store.runs import finish_run
 from durban_valuations.store.sightings import mark_not_seen
 
 logger = logging.getLogger(__name__)
+
+# How often a running scrape looks at its stop event.
+STOP_POLL_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -89,6 +94,8 @@ class ScrapeRequest:
     source_url: str | None = None
     fetch_details: bool = False
     deadline_seconds: float | None = None
+    dimensions: tuple[Dimension, ...] = (Dimension.VOLUME, Dimension.RATE_NUMBER)
+    stop: threading.Event | None = None
 
     @property
     def scope(self) -> str:
@@ -108,16 +115,25 @@ def run_scrape(
     fetch_details: bool = False,
     deadline_seconds: float | None = None,
     progress: ProgressFactory | None = None,
+    stop: threading.Event | None = None,
 ) -> ScrapeResult:
     """Scrape `rolls` into the database, resuming the last unfinished run of the same scope.
 
     The final status is "complete" when every search succeeded and "incomplete" when
     some still failed after their retries. It is "interrupted" when the deadline passed
-    or the process was stopped, and the next run resumes it. It is "failed" when the
+    or the process was stopped, or when `stop` was set (from another thread, for example
+    a SIGTERM handler), and the next run resumes it. It is "failed" when the
     crawl could not go on. Raises ScrapeInProgressError when another scrape of the roll
     year is running.
     """
-    request = ScrapeRequest(rolls, suburb_names, source_url, fetch_details, deadline_seconds)
+    dimensions = tuple(Dimension(name) for name in settings.crawl_dimensions)
+    if suburb_names:
+        # A suburb-limited run covers those suburbs only; volumes and rate numbers span
+        # every suburb.
+        dimensions = (Dimension.SUBURB,)
+    request = ScrapeRequest(
+        rolls, suburb_names, source_url, fetch_details, deadline_seconds, dimensions, stop
+    )
     base_url = (source_url or settings.site_url).rstrip("/")
     rolls_label = "all" if len(rolls) > 1 else rolls[0].value
     with scrape_lock(engine, settings.roll_year):
@@ -132,12 +148,16 @@ def run_scrape(
         )
         result = ScrapeResult(run_id=run_id, status="running", scope=request.scope, resumed=resumed)
         try:
-            asyncio.run(_scrape(settings, engine, result, request, base_url, progress))
+            with bind_run_id(run_id):
+                asyncio.run(_scrape(settings, engine, result, request, base_url, progress))
         except BaseException as error:
             result.status = "interrupted" if _is_stop(error) else "failed"
             result.error = str(error) or type(error).__name__
             _finish(engine, settings, result, rolls)
             if not isinstance(error, SiteError | ValueError | OSError):
+                if not _is_stop(error):
+                    # A bug or a lost database still reaches the alerts before it is raised.
+                    _announce(result)
                 raise
             _announce(result)
             return result
@@ -148,6 +168,14 @@ def run_scrape(
         _finish(engine, settings, result, rolls, mark_unseen=trusted and request.scope == "all")
     _announce(result)
     return result
+
+
+async def _stop_when_set(stop: threading.Event, client: SiteClient) -> None:
+    """Move the client's deadline to now once `stop` is set, so the run ends interrupted."""
+    while not stop.is_set():
+        await asyncio.sleep(STOP_POLL_SECONDS)
+    logger.warning("stop requested: the remaining searches stay pending for the next run")
+    client.deadline = time.monotonic()
 
 
 def _is_stop(error: BaseException) -> bool:
@@ -173,10 +201,15 @@ async def _scrape(
         deadline = time.monotonic() + request.deadline_seconds
     client = SiteClient.from_settings(settings, base_url=base_url, deadline=deadline)
     client.on_event = lambda kind, details: events.emit(kind, {"run_id": result.run_id, **details})
+    watcher = None
+    if request.stop is not None:
+        watcher = asyncio.create_task(_stop_when_set(request.stop, client))
     try:
         async with client:
             await _crawl_rolls(client, engine, settings, result, request, sink, progress)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         result.requests += client.stats.requests
         result.retries += client.stats.retries
         result.blocks += client.stats.blocks
@@ -229,16 +262,13 @@ async def _prepare_roll(
 ) -> tuple[_Pending, set[crawl_state.SearchRecord], int]:
     """Read the roll's option lists and return its pending searches, seeding a new run."""
     options = await client.fetch_criteria(roll)
-    dimensions = [Dimension.SUBURB, Dimension.VOLUME]
     suburb_values = None
     if request.suburb_names:
         suburb_values = match_suburbs(options.suburbs, request.suburb_names)
-        # A suburb-limited run covers those suburbs only; volumes span every suburb.
-        dimensions = [Dimension.SUBURB]
 
     with engine.begin() as connection:
         if not crawl_state.has_searches(connection, run_id, roll.value):
-            for dimension in dimensions:
+            for dimension in request.dimensions:
                 searches = initial_searches(options, dimension, suburb_values)
                 crawl_state.add_searches(connection, run_id, initial_records(searches, dimension))
         pending = crawl_state.pending_searches(connection, run_id, roll.value)
@@ -252,16 +282,14 @@ def _save(engine: Engine, roll_year: int, run_id: int, outcomes: Outcomes) -> An
         return crawl_state.save_outcomes(connection, run_id, roll_year, outcomes)
 
 
-def _dimension_bits(whole_roll: bool) -> dict[str, int]:
-    if whole_roll:
-        return {dimension.value: bit for dimension, bit in DIMENSION_BITS.items()}
-    return {Dimension.SUBURB.value: DIMENSION_BITS[Dimension.SUBURB]}
+def _dimension_bits(dimensions: tuple[Dimension, ...]) -> dict[str, int]:
+    return {dimension.value: DIMENSION_BITS[dimension] for dimension in dimensions}
 
 
 def _decide_status(
     engine: Engine, settings: Settings, result: ScrapeResult, request: ScrapeRequest
 ) -> None:
-    bits = _dimension_bits(request.scope == "all")
+    bits = _dimension_bits(request.dimensions)
     with engine.begin() as connection:
         result.reports = [
             crawl_state.coverage_report(connection, result.run_id, roll.value, bits)
@@ -323,9 +351,41 @@ def _finish(
             )
 
 
+def finished_details(result: ScrapeResult) -> dict[str, Any]:
+    """Return what a `run_finished` event tells about a run: status, counts and errors."""
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "error": result.error,
+        "scope": result.scope,
+        "resumed": result.resumed,
+        "suspect_reason": result.suspect_reason,
+        "rolls": [
+            {
+                "roll": report["roll"],
+                "properties": report["properties"],
+                "searches": report["searches"],
+                "failed_searches": len(report["failed_searches"]),
+                "pending": report["pending"],
+            }
+            for report in result.reports
+        ],
+        "failed_searches": result.failed_searches,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "not_seen": result.not_seen,
+        "requests": result.requests,
+        "retries": result.retries,
+        "blocks": result.blocks,
+    }
+
+
 def _announce(result: ScrapeResult) -> None:
     details = {"run_id": result.run_id, "status": result.status, "error": result.error}
     if result.status == "failed":
         events.emit("run_failed", details)
+    # Every finished run, so that a notifier can also tell when a problem went away.
+    events.emit("run_finished", finished_details(result))
     log = logger.info if result.status == "complete" else logger.error
     log("scrape finished", extra=details)

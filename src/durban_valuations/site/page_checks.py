@@ -44,6 +44,11 @@ def is_truncated(html: str) -> bool:
     return not text[-_TAIL_LENGTH:].lower().endswith("</html>")
 
 
+def truncation_message(length: int) -> str:
+    """Return the error message for a page of `length` characters that ends without `</html>`."""
+    return f"the page is truncated: it ends without </html> after {length} characters"
+
+
 def describe_block_page(html: str) -> str:
     """Return the error message for a firewall block page, with its Attack ID and Message ID."""
     text = LexborHTMLParser(html).text(separator=" ")
@@ -105,7 +110,4 @@ def check_page(html: str | bytes, url: str | None = None) -> None:
     # Checked after the error page, because the ASP.NET error page appends the stack trace
     # in a comment after its `</html>`.
     if is_truncated(text):
-        raise LayoutChangedError(
-            f"the page is truncated: it ends without </html> after {len(text)} characters",
-            url=url,
-        )
+        raise LayoutChangedError(truncation_message(len(text)), url=url)

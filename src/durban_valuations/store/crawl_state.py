@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from durban_valuations.clean.models import CleanProperty
+from durban_valuations.store.locks import lock_property_writes
 from durban_valuations.store.runs import start_run
 from durban_valuations.store.sightings import record_sightings
 from durban_valuations.store.upsert import UpsertCounts, upsert_properties
@@ -163,12 +164,19 @@ def largest_result(connection: Connection, run_id: int) -> int:
 def save_outcomes(
     connection: Connection, run_id: int, roll_year: int, outcomes: Outcomes
 ) -> UpsertCounts:
-    """Save the rows, sightings and statuses of finished searches in the caller's transaction."""
+    """Save the rows, sightings and statuses of finished searches in the caller's transaction.
+
+    The property write lock is taken before anything is written, so concurrent callers
+    (the parts of a distributed run) write one after the other. Taken later, one caller
+    could hold sightings that the other, holding the lock, waits for: a deadlock.
+    """
+    lock_property_writes(connection, roll_year)
     for _, _, children in outcomes.split:
         add_searches(connection, run_id, children)
-    counts = upsert_properties(connection, roll_year, run_id, outcomes.properties)
+    # Sightings first: the upsert then finds the pins it was given already sighted.
     for bit, pins in outcomes.sightings.items():
         record_sightings(connection, run_id, roll_year, pins, bit)
+    counts = upsert_properties(connection, roll_year, run_id, outcomes.properties)
 
     updates: list[dict[str, Any]] = []
     for search, rows in outcomes.done:
@@ -207,7 +215,10 @@ def _status_row(
 def coverage_report(
     connection: Connection, run_id: int, roll: str, dimension_bits: dict[str, int]
 ) -> dict[str, Any]:
-    """Return the coverage of one roll of a run, computed from its saved state."""
+    """Return the coverage of one roll of a run, computed from its saved state.
+
+    Sightings without dimension bits, which `upsert_properties` records, are left out.
+    """
     statuses = connection.execute(
         text(
             "SELECT status, count(*) AS searches, coalesce(sum(rows), 0) AS rows "
@@ -229,7 +240,8 @@ def coverage_report(
         text(
             "SELECT s.dimensions, count(*) AS pins FROM run_sightings s "
             "JOIN properties p ON p.roll_year = s.roll_year AND p.pin = s.pin "
-            "WHERE s.run_id = :run AND p.roll = :roll GROUP BY s.dimensions"
+            "WHERE s.run_id = :run AND p.roll = :roll AND s.dimensions <> 0 "
+            "GROUP BY s.dimensions"
         ),
         {"run": run_id, "roll": roll},
     ).all()

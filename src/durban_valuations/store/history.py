@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select, tuple_
+from sqlalchemy import Connection, Select, Text, exists, literal, null, select, tuple_, union_all
 
 from durban_valuations.site.models import Roll
 from durban_valuations.store.cursor import InvalidCursorError
-from durban_valuations.store.tables import properties, property_changes
+from durban_valuations.store.tables import properties, property_change_rows
 
 
 class ChangeKind(enum.StrEnum):
@@ -44,8 +44,25 @@ class ChangePage:
     next_cursor: str | None
 
 
-def _columns() -> list[Any]:
-    return [property_changes.c[name] for name in CHANGE_COLUMNS]
+def _stored_changes() -> Select[Any]:
+    return select(*(property_change_rows.c[name] for name in CHANGE_COLUMNS))
+
+
+def _new_changes() -> Select[Any]:
+    """Select the 'new' changes that `properties` rows represent, as CHANGE_COLUMNS."""
+    columns = properties.c
+    return select(
+        columns.new_change_id.label("id"),
+        columns.roll_year,
+        columns.roll,
+        columns.pin,
+        columns.rate_number,
+        columns.first_seen_run_id.label("run_id"),
+        columns.created_at.label("changed_at"),
+        literal(ChangeKind.NEW.value, Text).label("kind"),
+        null().cast(Text).label("old_value"),
+        null().cast(Text).label("new_value"),
+    ).where(columns.new_change_id.is_not(None))
 
 
 def rate_number_exists(connection: Connection, rate_number: str, roll_year: int) -> bool:
@@ -67,11 +84,14 @@ def property_history(
     pins = select(properties.c.pin).where(
         properties.c.roll_year == roll_year, properties.c.rate_number == rate_number
     )
-    statement = (
-        select(*_columns())
-        .where(property_changes.c.roll_year == roll_year, property_changes.c.pin.in_(pins))
-        .order_by(property_changes.c.id)
+    stored = _stored_changes().where(
+        property_change_rows.c.roll_year == roll_year, property_change_rows.c.pin.in_(pins)
     )
+    new = _new_changes().where(
+        properties.c.roll_year == roll_year, properties.c.rate_number == rate_number
+    )
+    changes = union_all(stored, new).subquery()
+    statement = select(changes).order_by(changes.c.id)
     return [dict(row._mapping) for row in connection.execute(statement)]
 
 
@@ -117,22 +137,45 @@ def list_changes(
     """
     if limit < 1:
         raise ValueError(f"invalid limit {limit}: expected at least 1")
-    columns = property_changes.c
-    conditions = [columns.roll_year == roll_year, columns.changed_at > since]
+    after = None if cursor is None else decode_change_cursor(cursor)
+    stored = property_change_rows.c
+    conditions = [stored.roll_year == roll_year, stored.changed_at > since]
     if kind is not None:
-        conditions.append(columns.kind == kind.value)
+        conditions.append(stored.kind == kind.value)
     if roll is not None:
-        conditions.append(columns.roll == roll.value)
-    if cursor is not None:
-        after_changed_at, after_id = decode_change_cursor(cursor)
-        conditions.append(tuple_(columns.changed_at, columns.id) > (after_changed_at, after_id))
-
-    statement = (
-        select(*_columns())
-        .where(and_(*conditions))
-        .order_by(columns.changed_at, columns.id)
+        conditions.append(stored.roll == roll.value)
+    if after is not None:
+        conditions.append(tuple_(stored.changed_at, stored.id) > after)
+    # Each branch reads at most one page, in (changed_at, id) order, through its own
+    # index. Without the inner LIMIT, PostgreSQL 16 sorted every change after `since`
+    # for each page.
+    branches = [
+        _stored_changes()
+        .where(*conditions)
+        .order_by(stored.changed_at, stored.id)
         .limit(limit + 1)
-    )
+        .subquery()
+        .select()
+    ]
+
+    if kind in (None, ChangeKind.NEW):
+        # The same conditions on the columns that a 'new' change is read from.
+        new = properties.c
+        conditions = [new.roll_year == roll_year, new.created_at > since]
+        if roll is not None:
+            conditions.append(new.roll == roll.value)
+        if after is not None:
+            conditions.append(tuple_(new.created_at, new.new_change_id) > after)
+        new_page = (
+            _new_changes()
+            .where(*conditions)
+            .order_by(new.created_at, new.new_change_id)
+            .limit(limit + 1)
+        )
+        branches.append(new_page.subquery().select())
+
+    changes = union_all(*branches).subquery()
+    statement = select(changes).order_by(changes.c.changed_at, changes.c.id).limit(limit + 1)
     rows = [dict(row._mapping) for row in connection.execute(statement)]
     next_cursor = None
     if len(rows) > limit:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 # Arbitrary constant that namespaces this project's advisory locks. The roll year is the
 # second key, so scrapes of different roll years may run side by side.
 _LOCK_NAMESPACE = 20_220_211
+# Namespace of the lock that `lock_property_writes` takes. It differs from the scrape
+# lock, which a scrape holds on another connection than the one that writes properties.
+_WRITE_LOCK_NAMESPACE = 20_220_212
 
 
 class ScrapeInProgressError(RuntimeError):
@@ -43,3 +46,46 @@ def scrape_lock(engine: Engine, roll_year: int) -> Iterator[None]:
                 {"namespace": _LOCK_NAMESPACE, "year": roll_year},
             )
             connection.commit()
+
+
+@contextmanager
+def shared_scrape_lock(engine: Engine, roll_year: int) -> Iterator[None]:
+    """Hold the scrape lock of `roll_year` in shared mode, or raise ScrapeInProgressError.
+
+    The parts of a distributed run share the lock with each other, while `scrape_lock`
+    (a whole scrape in one process, or the start of a distributed one) needs it alone.
+    """
+    with engine.connect() as connection:
+        acquired = connection.execute(
+            text("SELECT pg_try_advisory_lock_shared(:namespace, :year)"),
+            {"namespace": _LOCK_NAMESPACE, "year": roll_year},
+        ).scalar_one()
+        connection.commit()
+        if not acquired:
+            raise ScrapeInProgressError(
+                f"a scrape of the {roll_year} roll holds the lock alone; "
+                "this part waits for it to finish"
+            )
+        try:
+            yield
+        finally:
+            connection.execute(
+                text("SELECT pg_advisory_unlock_shared(:namespace, :year)"),
+                {"namespace": _LOCK_NAMESPACE, "year": roll_year},
+            )
+            connection.commit()
+
+
+def lock_property_writes(connection: Connection, roll_year: int) -> None:
+    """Take the property write lock of `roll_year` until the caller's transaction ends.
+
+    The call waits while another transaction holds the lock. Writers of one roll year's
+    properties and sightings take it in turn, so a pin or sighting that one of them
+    found missing cannot be inserted by another before it inserts it. This is true in
+    READ COMMITTED transactions (PostgreSQL's default), whose statements see what the
+    previous lock holder committed.
+    """
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, :year)"),
+        {"namespace": _WRITE_LOCK_NAMESPACE, "year": roll_year},
+    )

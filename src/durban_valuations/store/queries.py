@@ -20,6 +20,7 @@ from durban_valuations.site.models import Roll
 from durban_valuations.store.cursor import Cursor, SortOrder, decode_cursor, encode_cursor
 from durban_valuations.store.filters import PropertyFilters, filter_conditions
 from durban_valuations.store.migrations import head_revision, revision_of
+from durban_valuations.store.sightings import last_seen_run_id
 from durban_valuations.store.tables import owners, properties
 
 SUMMARY_COLUMNS = (
@@ -109,36 +110,44 @@ def get_properties_by_rate_number(
 ) -> list[dict[str, Any]]:
     """Return every property with `rate_number`, full roll first, with owners and details.
 
-    A rate number can appear once in each roll. Each dict contains every column, plus
-    `owners` (a list of {position, name}) and `details`. `details` is a dict of the
-    details columns without their prefix, or None before the details page was fetched.
+    A rate number can appear once in each roll. Each dict contains every column but
+    `new_change_id`, plus `last_seen_run_id`, `owners` (a list of {position, name}) and
+    `details`. `details` is a dict of the details columns without their prefix, or None
+    before the details page was fetched.
     """
     conditions = [properties.c.rate_number == rate_number]
     if roll_year is not None:
         conditions.append(properties.c.roll_year == roll_year)
     statement = (
-        select(properties)
+        select(properties, last_seen_run_id().label("last_seen_run_id"))
         .where(*conditions)
         .order_by(properties.c.roll_year.desc(), properties.c.roll, properties.c.pin)
     )
     results: list[dict[str, Any]] = []
     for row in connection.execute(statement):
         columns = dict(row._mapping)
+        del columns["new_change_id"]
         details = {name: columns.pop(f"details_{name}") for name in DETAILS_FIELDS}
         record: dict[str, Any] = columns
         record["details"] = details if details["fetched_at"] is not None else None
-        record["owners"] = _owners_of(connection, row.roll_year, row.pin)
+        record["owners"] = _owners_of(connection, row.roll_year, row.pin, row.first_owner)
         results.append(record)
     return results
 
 
-def _owners_of(connection: Connection, roll_year: int, pin: int) -> list[dict[str, Any]]:
+def _owners_of(
+    connection: Connection, roll_year: int, pin: int, first_owner: str | None
+) -> list[dict[str, Any]]:
+    """Return the owner rows of a property, or else its first owner as the only owner."""
     statement = (
         select(owners.c.position, owners.c.name)
         .where(owners.c.roll_year == roll_year, owners.c.pin == pin)
         .order_by(owners.c.position)
     )
-    return [dict(row._mapping) for row in connection.execute(statement)]
+    listed = [dict(row._mapping) for row in connection.execute(statement)]
+    if listed or first_owner is None:
+        return listed
+    return [{"position": 1, "name": first_owner}]
 
 
 def list_suburbs(

@@ -181,6 +181,17 @@ def set_run_status(connection: Connection | Session, run_id: int, status: str) -
         raise LookupError(f"scrape run {run_id} not found")
 
 
+def require_run(connection: Connection | Session, run_id: int) -> None:
+    """Raise LookupError unless a scrape run has `run_id`.
+
+    Tables that store run ids have no foreign keys to `scrape_runs`, so the functions
+    that write run ids call this once per call instead.
+    """
+    statement = select(scrape_runs.c.id).where(scrape_runs.c.id == run_id)
+    if connection.execute(statement).first() is None:
+        raise LookupError(f"scrape run {run_id} not found; start a run with start_run first")
+
+
 def get_run(connection: Connection | Session, run_id: int) -> ScrapeRunRecord | None:
     """Return the run with `run_id`, or None when there is none."""
     row = connection.execute(select(scrape_runs).where(scrape_runs.c.id == run_id)).first()

@@ -1,17 +1,20 @@
-"""Properties a run reached: sightings per covering dimension, not-seen marks, and the
-properties whose details page is still to fetch.
+"""Properties a run reached: sightings per covering dimension, the last run that saw a
+property, not-seen marks, and the properties whose details page is still to fetch.
 
-Every function runs on the caller's connection and does not commit.
+A run saw a property when it stored the property first (`first_seen_run_id`) or has a
+`run_sightings` row of it. Every function runs on the caller's connection and does not
+commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import ColumnElement, Connection, exists, func, select, text
 
-from durban_valuations.store.runs import covered_rolls, get_run
-from durban_valuations.store.tables import ROLLS, properties
+from durban_valuations.store.locks import lock_property_writes
+from durban_valuations.store.runs import covered_rolls, get_run, require_run
+from durban_valuations.store.tables import ROLLS, properties, run_sightings, scrape_runs
 
 # run_sightings.dimensions is a smallint, so bit 14 is the highest one that stays positive.
 MAX_DIMENSION_BIT = 1 << 14
@@ -23,20 +26,65 @@ ON CONFLICT (run_id, roll_year, pin)
 DO UPDATE SET dimensions = run_sightings.dimensions | excluded.dimensions
 """
 
+# :later_runs are the ids of run :run_id and of every newer run. Each is an equality
+# probe of the run_sightings primary key, so no run's sightings are scanned per property.
 # The 'not_seen' change stores the id of the last run that saw the property as old_value.
+# A marked property has no sighting from :run_id on, so that run is older than :run_id.
 MARK_NOT_SEEN = """
 WITH marked AS (
-    UPDATE properties SET not_seen_since_run_id = :run_id
-    WHERE roll_year = :roll_year AND roll = ANY(:rolls)
-      AND last_seen_run_id < :run_id AND not_seen_since_run_id IS NULL
-    RETURNING roll_year, pin, roll, rate_number, last_seen_run_id
+    UPDATE properties p SET not_seen_since_run_id = :run_id
+    WHERE p.roll_year = :roll_year AND p.roll = ANY(:rolls)
+      AND p.not_seen_since_run_id IS NULL AND p.first_seen_run_id < :run_id
+      AND NOT EXISTS (
+          SELECT FROM run_sightings s
+          WHERE s.run_id = ANY(CAST(:later_runs AS integer[]))
+            AND s.roll_year = p.roll_year AND s.pin = p.pin
+      )
+    RETURNING p.roll_year, p.pin, p.roll, p.rate_number, p.first_seen_run_id
 ), changes AS (
-    INSERT INTO property_changes (roll_year, pin, roll, rate_number, run_id, kind, old_value)
-    SELECT roll_year, pin, roll, rate_number, :run_id, 'not_seen', last_seen_run_id::text
-    FROM marked ORDER BY pin
+    INSERT INTO property_change_rows (roll_year, pin, roll, rate_number, run_id, kind, old_value)
+    SELECT m.roll_year, m.pin, m.roll, m.rate_number, :run_id, 'not_seen',
+           greatest(m.first_seen_run_id, (
+               SELECT r.id FROM scrape_runs r
+               WHERE r.id > m.first_seen_run_id AND r.id < :run_id
+                 AND EXISTS (
+                     SELECT FROM run_sightings s
+                     WHERE s.run_id = r.id AND s.roll_year = m.roll_year AND s.pin = m.pin
+                 )
+               ORDER BY r.id DESC LIMIT 1
+           ))::text
+    FROM marked m ORDER BY m.pin
 )
 SELECT count(*) FROM marked
 """
+
+
+def last_seen_run_id() -> ColumnElement[int]:
+    """Return SQL for the last run that saw the `properties` row of the enclosing query.
+
+    That is the newest of the property's first run and the runs with a sighting of it.
+    Runs are walked newest first with one primary-key probe of `run_sightings` each,
+    because no index of that table starts with the pin. A property that a recent run saw
+    takes few probes, one that no run saw for a long time one probe per newer run.
+    """
+    sighted = (
+        exists()
+        .where(
+            run_sightings.c.run_id == scrape_runs.c.id,
+            run_sightings.c.roll_year == properties.c.roll_year,
+            run_sightings.c.pin == properties.c.pin,
+        )
+        .correlate(scrape_runs, properties)
+    )
+    newest_sighting = (
+        select(scrape_runs.c.id)
+        .where(scrape_runs.c.id > properties.c.first_seen_run_id, sighted)
+        .order_by(scrape_runs.c.id.desc())
+        .limit(1)
+        .correlate(properties)
+        .scalar_subquery()
+    )
+    return func.greatest(properties.c.first_seen_run_id, newest_sighting)
 
 
 def _check_rolls(rolls: Iterable[str]) -> list[str]:
@@ -53,9 +101,10 @@ def record_sightings(
     """Record that the searches of one covering dimension reached `pins` in a run.
 
     A pin seen before in the run keeps its earlier bits, so `dimensions` ends as the
-    bitwise OR of every dimension that reached it. Repeated pins count once. Returns the
-    number of distinct pins. Raises ValueError unless `dimension_bit` is a single bit
-    from 1 to MAX_DIMENSION_BIT.
+    bitwise OR of every dimension that reached it. Repeated pins count once. Takes the
+    property write lock of `roll_year` until the transaction ends. Returns the number
+    of distinct pins. Raises ValueError unless `dimension_bit` is a single bit
+    from 1 to MAX_DIMENSION_BIT, and LookupError for an unknown run.
     """
     single_bit = dimension_bit & (dimension_bit - 1) == 0
     if not (1 <= dimension_bit <= MAX_DIMENSION_BIT and single_bit):
@@ -67,6 +116,8 @@ def record_sightings(
     distinct_pins = sorted(set(pins))
     if not distinct_pins:
         return 0
+    require_run(connection, run_id)
+    lock_property_writes(connection, roll_year)
     connection.execute(
         text(RECORD_SIGHTINGS),
         {"run_id": run_id, "roll_year": roll_year, "pins": distinct_pins, "bit": dimension_bit},
@@ -77,12 +128,13 @@ def record_sightings(
 def mark_not_seen(connection: Connection, roll_year: int, run_id: int, rolls: list[str]) -> int:
     """Mark the properties of `rolls` that run `run_id` did not see; return how many.
 
-    A property is marked when its `last_seen_run_id` is lower than `run_id` and it is not
-    marked already: `not_seen_since_run_id` becomes `run_id` and a 'not_seen' change is
-    recorded. Nothing is deleted. Only a run that finished with status complete, is not
-    suspect, belongs to `roll_year` and covered every roll in `rolls` may mark, because
-    a partial crawl would mark properties it never searched for. Raises LookupError for
-    an unknown run and ValueError for any other violated condition.
+    A property is marked when the last run that saw it (`last_seen_run_id`) is older
+    than `run_id` and it is not marked already: `not_seen_since_run_id` becomes `run_id`
+    and a 'not_seen' change is recorded. Nothing is deleted. Only a run that finished
+    with status complete, is not suspect, belongs to `roll_year` and covered every roll
+    in `rolls` may mark, because a partial crawl would mark properties it never searched
+    for. Raises LookupError for an unknown run and ValueError for any other violated
+    condition.
     """
     checked = _check_rolls(rolls)
     run = get_run(connection, run_id)
@@ -103,7 +155,13 @@ def mark_not_seen(connection: Connection, roll_year: int, run_id: int, rolls: li
         )
     if not checked:
         return 0
-    parameters = {"roll_year": roll_year, "run_id": run_id, "rolls": checked}
+    later_runs = select(scrape_runs.c.id).where(scrape_runs.c.id >= run_id)
+    parameters = {
+        "roll_year": roll_year,
+        "run_id": run_id,
+        "rolls": checked,
+        "later_runs": list(connection.execute(later_runs).scalars()),
+    }
     return int(connection.execute(text(MARK_NOT_SEEN), parameters).scalar_one())
 
 

@@ -45,7 +45,8 @@ def stage_properties(connection: Connection, items: Iterable[CleanProperty]) -> 
 
     The table is temporary and dropped at commit, so the caller's connection must be
     inside a transaction (SQLAlchemy's default), not in autocommit mode. Its columns
-    have the types of the matching `properties` columns and no constraints.
+    have the types of the matching `properties` columns and no constraints. It is not
+    analyzed: statements that read it must not need its statistics to be planned well.
     """
     columns = ", ".join(DATA_COLUMNS)
     # Both names are constants of this module, so the f-string cannot inject SQL.
@@ -62,6 +63,3 @@ def stage_properties(connection: Connection, items: Iterable[CleanProperty]) -> 
     ):
         for item in items:
             copy.write_row(copy_row(item))
-    # Without statistics the planner guesses the size of a temporary table, and for
-    # 100,000 rows it chose a nested loop that ran for minutes.
-    connection.execute(text(f"ANALYZE {STAGING_TABLE}"))

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -29,7 +30,7 @@ ROLLS = ("full", "sectional")
 RUN_ROLLS = ("full", "sectional", "all")
 # 'interrupted' is a run killed or stopped before its end.
 RUN_STATUSES = ("running", "complete", "incomplete", "failed", "interrupted")
-# Fields of a property whose changes `property_changes` records, one row per field.
+# Fields of a property whose changes `property_change_rows` records, one row per field.
 TRACKED_FIELDS = (
     "market_value", "first_owner", "use_code", "rating_category", "registered_extent",
 )  # fmt: skip
@@ -37,6 +38,10 @@ TRACKED_FIELDS = (
 # the property and the later run that saw it again.
 CHANGE_KINDS = ("new", *TRACKED_FIELDS, "not_seen", "seen_again")
 SEARCH_STATUSES = ("pending", "done", "split", "failed")
+# The sequence behind the identity column property_change_rows.id. It kept the name
+# PostgreSQL gave it when migration 0002 created the table as property_changes.
+# The 'new' changes of `properties` take their ids from it too.
+CHANGE_ID_SEQUENCE = "property_changes_id_seq"
 
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
@@ -90,6 +95,12 @@ class Property(Base):
 
     The `details_*` columns stay NULL until the property's details page is fetched;
     `details_fetched_at` records when that happened.
+
+    The row is also the property's 'new' change: `new_change_id` is its id in
+    the sequence of `property_change_rows.id`, `created_at` its time and
+    `first_seen_run_id` its run. The last run that saw the property is not stored here but in
+    `run_sightings` (see `store.sightings.last_seen_run_id`), so a run that finds a
+    property unchanged does not rewrite its row.
     """
 
     __tablename__ = "properties"
@@ -101,7 +112,8 @@ class Property(Base):
         Index("ix_properties_use_code_number", "use_code_number"),
         Index("ix_properties_market_value", "market_value", "pin"),
         Index("ix_properties_registered_extent", "registered_extent", "pin"),
-        Index("ix_properties_not_seen_since_run_id", "not_seen_since_run_id"),
+        # Pages of 'new' changes in (changed_at, id) order, as in ix_property_changes_changed_at.
+        Index("ix_properties_new_change", "created_at", "new_change_id"),
     )
 
     roll_year: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,23 +164,28 @@ class Property(Base):
     details_deeds_town: Mapped[str | None] = mapped_column(Text)
     details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    first_seen_run_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("scrape_runs.id", name="fk_properties_first_seen_run")
-    )
-    last_seen_run_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("scrape_runs.id", name="fk_properties_last_seen_run")
-    )
+    # Run ids have no foreign keys: no code of this project deletes a scrape run, and the
+    # functions that write a run id check once per call that the run exists.
+    first_seen_run_id: Mapped[int] = mapped_column(Integer)
     # Set by a complete, non-suspect run that did not see the property. Cleared when a
     # later run finds it again.
-    not_seen_since_run_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("scrape_runs.id", name="fk_properties_not_seen_since_run")
+    not_seen_since_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    # NULL for a property stored before 'new' changes were recorded, and for one whose
+    # 'new' change was moved to `property_change_rows` because its roll or rate number
+    # changed.
+    new_change_id: Mapped[int | None] = mapped_column(
+        BigInteger, server_default=text(f"nextval('{CHANGE_ID_SEQUENCE}')")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Owner(Base):
-    """One owner of a property; position 1 is the first owner the roll lists."""
+    """One owner of a property; position 1 is the first owner the roll lists.
+
+    Only details pages write owners. A property without owner rows has its first owner
+    as its only owner (none when `first_owner` is NULL); `store.queries` applies this.
+    """
 
     __tablename__ = "owners"
     __table_args__ = (
@@ -191,12 +208,18 @@ class PropertyChange(Base):
     """One change of one property seen by a scrape run; values are stored as text.
 
     For a tracked field, `old_value` and `new_value` are the field before and after, with
-    NULL for a missing value. 'new' rows have both NULL. 'not_seen' stores the id of the
-    last run that saw the property in `old_value`, and 'seen_again' the id of the run that
-    marked it not seen.
+    NULL for a missing value. 'not_seen' stores the id of the last run that saw the
+    property in `old_value`, and 'seen_again' the id of the run that marked it not seen.
+    A 'new' change (both values NULL) is normally the `properties` row itself. It is
+    stored here only when the property's roll or rate number changed later, or when
+    migration 0003 found that it did not match its property.
+
+    The view `property_changes` lists the rows of this table and the 'new' changes of
+    `properties`: every change, as the table of that name held up to migration 0002.
     """
 
-    __tablename__ = "property_changes"
+    __tablename__ = "property_change_rows"
+    # Constraint and index names keep the table's name from before migration 0003.
     __table_args__ = (
         ForeignKeyConstraint(
             ["roll_year", "pin"],
@@ -216,9 +239,7 @@ class PropertyChange(Base):
     pin: Mapped[int] = mapped_column(BigInteger)
     roll: Mapped[str] = mapped_column(Text)
     rate_number: Mapped[str] = mapped_column(Text)
-    run_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("scrape_runs.id", name="fk_property_changes_run")
-    )
+    run_id: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     kind: Mapped[str] = mapped_column(Text)
     old_value: Mapped[str | None] = mapped_column(Text)
@@ -257,15 +278,16 @@ class CrawlSearch(Base):
 
 
 class RunSighting(Base):
-    """A property that a run's searches reached, with a bit per covering dimension."""
+    """A property that a run saw, with a bit per covering dimension that reached it.
+
+    `upsert_properties` adds a row with no bits for each stored property it is given,
+    so the latest run that saw a property is the newest of its first run and its
+    sightings.
+    """
 
     __tablename__ = "run_sightings"
 
-    run_id: Mapped[int] = mapped_column(
-        Integer,
-        ForeignKey("scrape_runs.id", ondelete="CASCADE", name="fk_run_sightings_run"),
-        primary_key=True,
-    )
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     roll_year: Mapped[int] = mapped_column(Integer, primary_key=True)
     pin: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     dimensions: Mapped[int] = mapped_column(SmallInteger, server_default="0")
@@ -275,13 +297,12 @@ class RunSighting(Base):
 # equality on lower(column); substring searches (street, owner, q) scan the table,
 # because a trigram index would need the pg_trgm extension.
 Index("ix_properties_suburb_lower", func.lower(Property.suburb))
-Index("ix_properties_street_name_lower", func.lower(Property.street_name))
 Index("ix_properties_deeds_town_lower", func.lower(Property.deeds_town))
 Index("ix_properties_rating_category_lower", func.lower(Property.rating_category))
 
 properties = cast(Table, Property.__table__)
 owners = cast(Table, Owner.__table__)
 scrape_runs = cast(Table, ScrapeRun.__table__)
-property_changes = cast(Table, PropertyChange.__table__)
+property_change_rows = cast(Table, PropertyChange.__table__)
 crawl_searches = cast(Table, CrawlSearch.__table__)
 run_sightings = cast(Table, RunSighting.__table__)

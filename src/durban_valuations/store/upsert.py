@@ -9,22 +9,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, literal, select, update
 
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails
+from durban_valuations.store.locks import lock_property_writes
+from durban_valuations.store.runs import require_run
 from durban_valuations.store.sightings import (
     mark_not_seen,
     properties_needing_details,
     record_sightings,
 )
-from durban_valuations.store.staging import DATA_COLUMNS, stage_properties
+from durban_valuations.store.staging import (
+    DATA_COLUMNS,
+    copy_row,
+    driver_connection,
+    stage_properties,
+)
 from durban_valuations.store.tables import owners, properties
 from durban_valuations.store.upsert_sql import (
+    ANALYZE_CHANGED,
+    ANALYZE_PROPERTIES,
+    ANY_STORED,
+    CLEAR_CHANGED,
+    COPY_NEW,
+    CREATE_CHANGED,
     DELETE_REPLACED_OWNERS,
-    INSERT_REPLACED_OWNERS,
-    MARK_SEEN,
-    UPSERT,
+    INSERT_NEW,
+    MOVE_NEW_CHANGES,
+    RECORD_CHANGES,
+    RECORD_SEEN,
+    SELECT_CHANGED,
+    STALE_STATISTICS,
+    UPDATE_CHANGED,
 )
 
 __all__ = [
@@ -70,36 +87,63 @@ def upsert_properties(
 ) -> UpsertCounts:
     """Insert new properties and update changed ones, keyed by (roll_year, pin), with history.
 
-    The rows are loaded with COPY into a temporary table, which is dropped at commit, so
-    `connection` must be inside a transaction. Every property in `items` gets
-    `last_seen_run_id = run_id` and loses its not-seen mark; only inserted or changed rows
-    get a new `updated_at`. `property_changes` gets a 'new' row per new property, a row
-    per changed tracked field and a 'seen_again' row per property that was marked not seen.
+    Every property in `items` counts as seen by run `run_id` (see
+    `store.sightings.last_seen_run_id`) and loses its not-seen mark. Only inserted or
+    changed rows are written, and only changed rows get a new `updated_at`.
+    `property_change_rows` gets a row per changed tracked field and a 'seen_again' row
+    per property that was marked not seen. A new property's row is its 'new' change.
 
-    A new property's first owner becomes its only owner. When the first owner changes,
-    the owners are replaced by it unless a details page was saved. In that case the
-    details owners stay and `details_fetched_at` is set to NULL, so the details are
-    fetched again.
+    A new property's first owner is its only owner. When the first owner changes, the
+    owners are replaced by it unless a details page was saved. In that case the details
+    owners stay and `details_fetched_at` is set to NULL, so the details are fetched again.
     NOTE: a second first-owner change before that fetch replaces the details owners.
 
-    When `items` lists a pin more than once, the last entry wins and the pin is counted
-    once. Raises ValueError for a rate number that is not 8 characters long, before
-    anything is written.
+    Writers of one roll year take turns (`lock_property_writes`) until the caller's
+    transaction ends. Temporary tables are dropped at commit, so `connection` must be
+    inside a transaction. When `items` lists a pin more than once, the last entry wins
+    and the pin is counted once. Raises ValueError for a rate number that is not 8
+    characters long and LookupError for an unknown run, before anything is written.
     """
     rows = _latest_by_pin(items)
     if not rows:
         return UpsertCounts()
+    require_run(connection, run_id)
+    lock_property_writes(connection, roll_year)
+    if connection.execute(STALE_STATISTICS).scalar_one():
+        connection.execute(ANALYZE_PROPERTIES)
 
     parameters = {"roll_year": roll_year, "run_id": run_id}
+    # The first load of a roll year needs no comparison, because every row is new.
+    if not connection.execute(ANY_STORED, parameters).scalar_one():
+        _copy_new(connection, roll_year, run_id, rows)
+        return UpsertCounts(inserted=len(rows))
+
     stage_properties(connection, rows)
-    connection.execute(DELETE_REPLACED_OWNERS, parameters)
-    connection.execute(INSERT_REPLACED_OWNERS, parameters)
-    result = connection.execute(UPSERT, parameters).one()
-    inserted, written = int(result.inserted), int(result.written)
-    unchanged = len(rows) - written
-    if unchanged:
-        connection.execute(MARK_SEEN, parameters)
-    return UpsertCounts(inserted, written - inserted, unchanged)
+    connection.execute(CREATE_CHANGED)
+    connection.execute(CLEAR_CHANGED)
+    inserted = updated = 0
+    if connection.execute(SELECT_CHANGED, parameters).rowcount:
+        connection.execute(ANALYZE_CHANGED)
+        connection.execute(RECORD_CHANGES, parameters)
+        connection.execute(MOVE_NEW_CHANGES, parameters)
+        connection.execute(DELETE_REPLACED_OWNERS, parameters)
+        updated = int(connection.execute(UPDATE_CHANGED, parameters).scalar_one())
+        inserted = connection.execute(INSERT_NEW, parameters).rowcount
+    connection.execute(RECORD_SEEN, parameters)
+    return UpsertCounts(inserted, updated, len(rows) - inserted - updated)
+
+
+def _copy_new(
+    connection: Connection, roll_year: int, run_id: int, rows: list[CleanProperty]
+) -> None:
+    driver = driver_connection(connection)
+    with driver.cursor() as cursor, cursor.copy(COPY_NEW) as copy:
+        for item in sorted(rows, key=_pin):
+            copy.write_row((*copy_row(item), roll_year, run_id))
+
+
+def _pin(item: CleanProperty) -> int:
+    return item.pin
 
 
 def _blank_to_none(text: str) -> str | None:
@@ -148,6 +192,7 @@ def save_details(
 
     names = [name.strip() for name in details.owners if name.strip()]
     if not names:
+        _keep_first_owner(connection, roll_year, pin)
         return
     connection.execute(delete(owners).where(owners.c.roll_year == roll_year, owners.c.pin == pin))
     connection.execute(
@@ -156,4 +201,24 @@ def save_details(
             {"roll_year": roll_year, "pin": pin, "position": position, "name": name}
             for position, name in enumerate(names, start=1)
         ],
+    )
+
+
+def _keep_first_owner(connection: Connection, roll_year: int, pin: int) -> None:
+    """Store the first owner as the only owner row of a property that has no owner rows.
+
+    Without the row, a later first-owner change would replace the owner that this saved
+    details page kept.
+    """
+    has_owners = exists().where(owners.c.roll_year == roll_year, owners.c.pin == pin)
+    first_owner = select(
+        properties.c.roll_year, properties.c.pin, literal(1), properties.c.first_owner
+    ).where(
+        properties.c.roll_year == roll_year,
+        properties.c.pin == pin,
+        properties.c.first_owner.is_not(None),
+        ~has_owners,
+    )
+    connection.execute(
+        owners.insert().from_select(["roll_year", "pin", "position", "name"], first_owner)
     )
