@@ -45,36 +45,25 @@ def test_plain_mail_reaches_every_recipient(smtp_server: StartServer) -> None:
     assert server.recorder.envelopes[0].mail_from == SENDER
 
 
-def test_starttls_with_login(smtp_server: StartServer, certificates: Certificates) -> None:
-    server = smtp_server("starttls", auth=True)
+@pytest.mark.parametrize(
+    ("security", "subject"), [("starttls", "over STARTTLS"), ("ssl", "over implicit TLS")]
+)
+def test_tls_with_login(
+    smtp_server: StartServer, certificates: Certificates, security: str, subject: str
+) -> None:
+    server = smtp_server(security, auth=True)
     settings = alert_settings(
         server.port,
-        smtp_security="starttls",
+        smtp_security=security,
         smtp_ca_file=certificates.ca_file,
         smtp_username=LOGIN,
         email_password=PASSWORD,
     )
 
-    send_mail(mail_config(settings), "over STARTTLS", "body\n")
+    send_mail(mail_config(settings), subject, "body\n")
 
     assert server.logins == [LOGIN]
-    assert [message["Subject"] for message in server.messages] == ["over STARTTLS"]
-
-
-def test_implicit_tls_with_login(smtp_server: StartServer, certificates: Certificates) -> None:
-    server = smtp_server("ssl", auth=True)
-    settings = alert_settings(
-        server.port,
-        smtp_security="ssl",
-        smtp_ca_file=certificates.ca_file,
-        smtp_username=LOGIN,
-        email_password=PASSWORD,
-    )
-
-    send_mail(mail_config(settings), "over implicit TLS", "body\n")
-
-    assert server.logins == [LOGIN]
-    assert [message["Subject"] for message in server.messages] == ["over implicit TLS"]
+    assert [message["Subject"] for message in server.messages] == [subject]
 
 
 def test_login_defaults_to_sender(smtp_server: StartServer, certificates: Certificates) -> None:

@@ -91,7 +91,7 @@ def wait_for_run_end(engine: Engine, seconds: float, log: Path) -> tuple[int, st
         if run is not None and run.status not in ("running", "interrupted"):
             return int(run.id), str(run.status)
         time.sleep(0.5)
-    raise AssertionError("the run did not end; worker log:\n" + log.read_text()[-4000:])
+    raise AssertionError("the run did not finish in time; worker log:\n" + log.read_text()[-4000:])
 
 
 def test_worker_pool_scrape_equals_truth(

@@ -27,25 +27,14 @@ def scrape_lock(engine: Engine, roll_year: int) -> Iterator[None]:
     block, so it is released when the block ends and also when the process is killed,
     because the server ends the session with the connection.
     """
-    with engine.connect() as connection:
-        acquired = connection.execute(
-            text("SELECT pg_try_advisory_lock(:namespace, :year)"),
-            {"namespace": _LOCK_NAMESPACE, "year": roll_year},
-        ).scalar_one()
-        connection.commit()
-        if not acquired:
-            raise ScrapeInProgressError(
-                f"another scrape of the {roll_year} roll is running; "
-                "wait for it to finish or stop it first"
-            )
-        try:
-            yield
-        finally:
-            connection.execute(
-                text("SELECT pg_advisory_unlock(:namespace, :year)"),
-                {"namespace": _LOCK_NAMESPACE, "year": roll_year},
-            )
-            connection.commit()
+    with _advisory_lock(
+        engine,
+        roll_year,
+        shared=False,
+        busy_message=f"another scrape of the {roll_year} roll is running; "
+        "wait for it to finish or stop it first",
+    ):
+        yield
 
 
 @contextmanager
@@ -55,24 +44,33 @@ def shared_scrape_lock(engine: Engine, roll_year: int) -> Iterator[None]:
     The parts of a distributed run share the lock with each other, while `scrape_lock`
     (a whole scrape in one process, or the start of a distributed one) needs it alone.
     """
+    with _advisory_lock(
+        engine,
+        roll_year,
+        shared=True,
+        busy_message=f"another scrape of the {roll_year} roll is running alone; "
+        "this part retries after it finishes",
+    ):
+        yield
+
+
+@contextmanager
+def _advisory_lock(
+    engine: Engine, roll_year: int, *, shared: bool, busy_message: str
+) -> Iterator[None]:
+    suffix = "_shared" if shared else ""
+    keys = {"namespace": _LOCK_NAMESPACE, "year": roll_year}
     with engine.connect() as connection:
         acquired = connection.execute(
-            text("SELECT pg_try_advisory_lock_shared(:namespace, :year)"),
-            {"namespace": _LOCK_NAMESPACE, "year": roll_year},
+            text(f"SELECT pg_try_advisory_lock{suffix}(:namespace, :year)"), keys
         ).scalar_one()
         connection.commit()
         if not acquired:
-            raise ScrapeInProgressError(
-                f"a scrape of the {roll_year} roll holds the lock alone; "
-                "this part waits for it to finish"
-            )
+            raise ScrapeInProgressError(busy_message)
         try:
             yield
         finally:
-            connection.execute(
-                text("SELECT pg_advisory_unlock_shared(:namespace, :year)"),
-                {"namespace": _LOCK_NAMESPACE, "year": roll_year},
-            )
+            connection.execute(text(f"SELECT pg_advisory_unlock{suffix}(:namespace, :year)"), keys)
             connection.commit()
 
 
