@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from durban_valuations.cli.main import app
@@ -37,3 +45,26 @@ def test_bad_setting_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert result.exit_code == 2
     assert "Invalid setting REQUEST_RATE='fast'" in " ".join(result.output.split())
+
+
+def test_db_serve_prints_url_until_sigterm() -> None:
+    # A short folder: PostgreSQL's socket path must stay under about 100 characters.
+    folder = tempfile.mkdtemp(prefix="dv-serve-", dir="/tmp")
+    environment = {**os.environ, "DATA_DIR": folder}
+    environment.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "durban_valuations.cli", "db", "serve"]
+    with subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            engine = create_engine(url)
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT 1")).scalar_one() == 1
+            engine.dispose()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            process.kill()
+            shutil.rmtree(folder, ignore_errors=True)

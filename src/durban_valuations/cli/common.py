@@ -67,15 +67,14 @@ def print_summary(result: ScrapeResult) -> None:
     """Print the coverage of a run as a table on standard error."""
     title = f"Run {result.run_id}: {result.status}" + (" (resumed)" if result.resumed else "")
     table = Table(title=title)
-    columns = (
-        "roll",
-        "searches",
-        "splits",
-        "failed",
-        "properties",
-        "only by suburb",
-        "only by volume",
-    )
+    # The dimensions the run used, in the order of its first report.
+    dimensions: list[str] = []
+    for report in result.reports:
+        for name in report["properties_only_in"]:
+            if name not in dimensions:
+                dimensions.append(name)
+    columns: tuple[str, ...] = ("roll", "searches", "splits", "failed", "properties")
+    columns += tuple(f"only by {name.replace('_', ' ')}" for name in dimensions)
     for column in columns:
         table.add_column(column, justify="left" if column == "roll" else "right")
 
@@ -87,8 +86,7 @@ def print_summary(result: ScrapeResult) -> None:
             str(report["splits"]),
             str(len(report["failed_searches"])),
             str(report["properties"]),
-            str(only.get("suburb", "-")),
-            str(only.get("volume", "-")),
+            *(str(only.get(name, "-")) for name in dimensions),
         )
     console.print(table)
 

@@ -328,6 +328,35 @@ def db_upgrade() -> None:
     console.print(f"database migrated to revision {current_revision(url)}: {_redact(url)}")
 
 
+@db_app.command("serve")
+def db_serve() -> None:
+    """Keep the embedded PostgreSQL running and print its URL, for workers and Gunicorn.
+
+    Other processes (Celery workers, Gunicorn) then use it with DATABASE_URL set to the
+    printed URL. Stops the server at SIGTERM or Ctrl-C unless another process uses it.
+    """
+    settings = load_settings()
+    if settings.database_url:
+        console.print(
+            "[red]DATABASE_URL is set, so there is no embedded server to run; unset it to "
+            "start the embedded PostgreSQL in DATA_DIR[/red]"
+        )
+        raise typer.Exit(code=2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda number, frame: stop.set())
+    url, _ = open_database(settings)
+    print(url, flush=True)
+    console.print(
+        f"embedded PostgreSQL at revision {current_revision(url)}; set DATABASE_URL to the "
+        "URL above in other processes. Ctrl-C or SIGTERM stops it."
+    )
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
 def _redact(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:

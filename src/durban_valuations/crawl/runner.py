@@ -103,7 +103,8 @@ class _Crawl:
             # The search stays pending in the database for the next run to resume.
             if not self.stopped:
                 logger.warning(
-                    "deadline reached: the remaining searches stay pending for the next run",
+                    "deadline reached or stop requested: the remaining searches stay "
+                    "pending for the next run",
                     extra={"roll": self.options.roll.value},
                 )
             self.stopped = True

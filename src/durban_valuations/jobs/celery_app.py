@@ -19,11 +19,12 @@ from functools import cache
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from sqlalchemy import Engine
 
 from durban_valuations.alerts import install_alerts
 from durban_valuations.config import Settings, get_settings
+from durban_valuations.config.log_setup import configure_logging
 from durban_valuations.jobs.distributed import (
     PartFailedError,
     PartTask,
@@ -124,6 +125,16 @@ def _part_arguments(part: PartTask) -> dict[str, Any]:
         "base_url": part.base_url,
         "rolls": list(part.rolls),
     }
+
+
+def _configure_logging(loglevel: str | int | None = None, **_: Any) -> None:
+    # The project's log format (JSON off a terminal, secrets redacted, httpx quiet)
+    # instead of Celery's own.
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+    configure_logging(str(level or "INFO"))
+
+
+setup_logging.connect(_configure_logging, weak=False)
 
 
 def _install_alerts(**_: Any) -> None:

@@ -164,7 +164,9 @@ class ScrapeScheduler:
         """Interrupt the running scrape and wait for it to save its state."""
         self.stop_event.set()
         if self._scheduler.running:
-            logger.info("scheduler stopping; a running scrape is interrupted and resumes later")
+            logger.info(
+                "scheduler stopping; a scrape still running is interrupted and resumes later"
+            )
             # Wait for the running scrape to save its state before the shutdown.
             with self._lock:
                 self._scheduler.shutdown(wait=True)

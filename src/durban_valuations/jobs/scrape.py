@@ -387,5 +387,6 @@ def _announce(result: ScrapeResult) -> None:
         events.emit("run_failed", details)
     # Every finished run, so that a notifier can also tell when a problem went away.
     events.emit("run_finished", finished_details(result))
-    log = logger.info if result.status == "complete" else logger.error
+    # An interrupted run (deadline or stop) is a clean stop that the next run resumes.
+    log = logger.info if result.status in ("complete", "interrupted") else logger.error
     log("scrape finished", extra=details)
