@@ -1,0 +1,1 @@
+"""Entry point of the container image: one image, a role per command."""
