@@ -23,7 +23,7 @@ DOWN_PAGE = b"<html><body><h1>Service Unavailable</h1></body></html>"
 
 
 def switchable(down: threading.Event) -> Callable[[ASGIApp], ASGIApp]:
-    """Return a wrapper that answers HTTP 503 to every request while `down` is set."""
+    """Return a wrapper that responds with HTTP 503 to every request while `down` is set."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def maybe_down(scope: Scope, receive: Receive, send: Send) -> None:

@@ -27,8 +27,8 @@ from durban_valuations.config.settings import Settings
 MAX_DEFAULT_WORKERS = 8
 METRICS_DIRECTORY_PREFIX = "durban-valuations-metrics-"
 
-# What `from durban_valuations.api.gunicorn_conf import *` exports: Gunicorn's settings
-# and hooks only, so no helper name is mistaken for a setting.
+# The names that `from durban_valuations.api.gunicorn_conf import *` exports: Gunicorn's
+# settings and hooks only, so no helper name is mistaken for a setting.
 __all__ = [
     "accesslog",
     "bind",

@@ -129,5 +129,5 @@ def list_suburbs(
     summary="Check that the service process is alive",
 )
 def health() -> Health:
-    """Return ok while the process answers; GET /ready also checks the database."""
+    """Return ok while the process responds; GET /ready also checks the database."""
     return Health(status="ok")

@@ -115,7 +115,7 @@ class Suburb(BaseModel):
 class Health(BaseModel):
     """Liveness of the service process (GET /ready checks the database)."""
 
-    status: str = Field(description="'ok' when the service process answers.")
+    status: str = Field(description="'ok' when the service process responds.")
 
 
 class ErrorBody(BaseModel):

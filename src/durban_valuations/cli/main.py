@@ -100,21 +100,24 @@ def main(
     configure_logging(level)
 
 
+# Options that several commands share.
+SourceOption = Annotated[
+    str | None,
+    typer.Option(help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source),
+]
+ScrapeRollOption = Annotated[
+    RollChoice, typer.Option(help="Roll to scrape: full, sectional or all.")
+]
+
+
 @app.command()
 def scrape(
-    roll: Annotated[
-        RollChoice, typer.Option(help="Roll to scrape: full, sectional or all.")
-    ] = RollChoice.ALL,
+    roll: ScrapeRollOption = RollChoice.ALL,
     suburb: Annotated[
         list[str] | None,
         typer.Option(help="Scrape only this suburb, named as the site lists it. Repeatable."),
     ] = None,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
-        ),
-    ] = None,
+    source: SourceOption = None,
     details: Annotated[
         bool, typer.Option(help="Also fetch each property's details page (owners, codes).")
     ] = False,
@@ -179,12 +182,7 @@ def list_site_suburbs(
     roll: Annotated[
         RollChoice, typer.Option(help="Roll whose criteria page is read: full or sectional.")
     ] = RollChoice.FULL,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
-        ),
-    ] = None,
+    source: SourceOption = None,
 ) -> None:
     """Print the suburb names (and option ids) that --suburb accepts, read from the site."""
     if roll is RollChoice.ALL:
@@ -241,15 +239,8 @@ def _parse_time_of_day(value: str | None) -> str | None:
 
 @app.command()
 def schedule(
-    roll: Annotated[
-        RollChoice, typer.Option(help="Roll to scrape: full, sectional or all.")
-    ] = RollChoice.ALL,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            help="Site root URL (default: VALUATION_SITE_URL).", callback=_validate_source
-        ),
-    ] = None,
+    roll: ScrapeRollOption = RollChoice.ALL,
+    source: SourceOption = None,
     at: Annotated[
         str | None,
         typer.Option(

@@ -70,8 +70,8 @@ def start_run(
 ) -> list[PartTask]:
     """Start or resume a whole-roll run and return its parts, each to run once.
 
-    Raises ScrapeInProgressError when another scrape holds the lock, and SiteError when a
-    criteria page cannot be read; the run is then closed as failed and announced.
+    Raises ScrapeInProgressError when another scrape holds the lock. Raises SiteError when
+    a criteria page cannot be read, after closing the run as failed and announcing it.
     """
     base_url = (source_url or settings.site_url).rstrip("/")
     request = _request(settings, rolls, base_url)
@@ -198,21 +198,16 @@ def close_run_if_last(settings: Settings, engine: Engine, task: PartTask) -> Scr
     with engine.begin() as connection:
         if not run_parts.claim_run_end(connection, task.run_id):
             return None
-        # Another part's close waits on this row lock, then sees the run finished.
+        # Another part that ends now waits for this row lock, then finds the run closing.
         totals, errors = run_parts.part_totals(connection, task.run_id)
         result = ScrapeResult(run_id=task.run_id, status="running", scope=request.scope)
-        result.inserted, result.updated, result.unchanged = (
-            totals.inserted,
-            totals.updated,
-            totals.unchanged,
-        )
-        result.requests, result.retries, result.blocks = (
-            totals.requests,
-            totals.retries,
-            totals.blocks,
-        )
-        progress = RollProgress(roll=rolls[0], parse_failures=totals.parse_failures)
-        result.progress.append(progress)
+        result.inserted = totals.inserted
+        result.updated = totals.updated
+        result.unchanged = totals.unchanged
+        result.requests = totals.requests
+        result.retries = totals.retries
+        result.blocks = totals.blocks
+        result.progress.append(RollProgress(roll=rolls[0], parse_failures=totals.parse_failures))
     _decide_status(engine, settings, result, request)
     if errors and result.status != "complete":
         result.status = "failed"

@@ -352,7 +352,7 @@ def _finish(
 
 
 def finished_details(result: ScrapeResult) -> dict[str, Any]:
-    """Return what a `run_finished` event tells about a run: status, counts and errors."""
+    """Return the details of a `run_finished` event: status, counts and errors of a run."""
     return {
         "run_id": result.run_id,
         "status": result.status,

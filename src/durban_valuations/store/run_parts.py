@@ -131,7 +131,12 @@ def finish_part(
     A failed part that its task runs again goes back to pending instead, so the run
     waits for the retry.
     """
-    status = "done" if error is None else "pending" if will_retry else "failed"
+    if error is None:
+        status = "done"
+    elif will_retry:
+        status = "pending"
+    else:
+        status = "failed"
     table = run_parts
     connection.execute(
         update(table)
