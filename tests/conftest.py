@@ -3,11 +3,16 @@
 The session migrates a template database once; each test that requests `database_url`
 or `engine` gets its own copy (CREATE DATABASE ... TEMPLATE), so row counts are exact
 and tests do not see each other's data.
+
+With TEST_POSTGRES_URL set (a superuser URL of a running server, as in the GitHub
+Actions workflow with its PostgreSQL service), the tests use that server instead of
+starting one; their database names carry the process id, so reruns do not collide.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -21,7 +26,7 @@ from durban_valuations.site.models import Roll
 from durban_valuations.store.database import make_engine, normalize_database_url
 from durban_valuations.store.migrations import upgrade_database
 
-TEMPLATE_DATABASE = "durban_template"
+TEMPLATE_DATABASE = f"durban_template_{os.getpid()}"
 _database_numbers = itertools.count(1)
 
 
@@ -31,7 +36,14 @@ def _database_url(server_url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """SQLAlchemy URL of the `postgres` database of a PostgreSQL 16 started for this session."""
+    """SQLAlchemy URL of the `postgres` database of a PostgreSQL 16 started for this session.
+
+    TEST_POSTGRES_URL names a running server to use instead.
+    """
+    external = os.environ.get("TEST_POSTGRES_URL")
+    if external:
+        yield normalize_database_url(external)
+        return
     server = get_server(tmp_path_factory.mktemp("postgres") / "pgdata", cleanup_mode="delete")
     yield normalize_database_url(server.get_uri())
     server.cleanup()
@@ -46,16 +58,18 @@ def admin_engine(postgres_server_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def template_database(admin_engine: Engine, postgres_server_url: str) -> str:
+def template_database(admin_engine: Engine, postgres_server_url: str) -> Iterator[str]:
     """Name of a database migrated to the newest revision, copied for each test."""
     with admin_engine.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {TEMPLATE_DATABASE}"))
     upgrade_database(_database_url(postgres_server_url, TEMPLATE_DATABASE))
-    return TEMPLATE_DATABASE
+    yield TEMPLATE_DATABASE
+    with admin_engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {TEMPLATE_DATABASE} WITH (FORCE)"))
 
 
 def _create_database(admin_engine: Engine, server_url: str, template: str) -> Iterator[str]:
-    name = f"test_{next(_database_numbers)}"
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
     with admin_engine.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
     yield _database_url(server_url, name)

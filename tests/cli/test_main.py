@@ -47,6 +47,18 @@ def test_bad_setting_names_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Invalid setting REQUEST_RATE='fast'" in " ".join(result.output.split())
 
 
+def test_bad_secret_setting_hides_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_CREDENTIALS", '{"username": "u", "password": "hunter2"}')
+
+    result = runner.invoke(app, ["db", "upgrade"], env={"COLUMNS": "300"})
+
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "Invalid setting DATABASE_CREDENTIALS=(hidden)" in output
+    assert "lacks host, port, dbname" in output
+    assert "hunter2" not in output
+
+
 def test_db_serve_prints_url_until_sigterm() -> None:
     # A short folder: PostgreSQL's socket path must stay under about 100 characters.
     folder = tempfile.mkdtemp(prefix="dv-serve-", dir="/tmp")

@@ -91,3 +91,46 @@ def test_crawl_dimensions_from_environment(
 ) -> None:
     monkeypatch.setenv("CRAWL_DIMENSIONS", value)
     assert Settings(_env_file=None).crawl_dimensions == expected
+
+
+RDS_SECRET = (
+    '{"username": "valuations", "password": "p@ss:w/rd", "host": "db.internal", '
+    '"port": 5432, "dbname": "durban_valuations", "engine": "postgres"}'
+)
+
+
+def test_database_credentials_build_a_tls_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_CREDENTIALS", RDS_SECRET)
+    settings = Settings(_env_file=None)
+    assert settings.database_url == (
+        "postgresql://valuations:p%40ss%3Aw%2Frd@db.internal:5432/durban_valuations?sslmode=require"
+    )
+
+
+def test_database_url_wins_over_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/other")
+    monkeypatch.setenv("DATABASE_CREDENTIALS", RDS_SECRET)
+    assert Settings(_env_file=None).database_url == "postgresql://localhost/other"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("not json", "is not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"username": "u", "password": "secret-value"}', "lacks host, port, dbname"),
+        (RDS_SECRET.replace("5432", '"pg"'), "port that is not a number"),
+    ],
+)
+def test_bad_database_credentials_are_named_without_their_values(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_CREDENTIALS", value)
+    with pytest.raises(ValidationError) as raised:
+        Settings(_env_file=None)
+    (problem,) = raised.value.errors()
+    assert problem["loc"] == ("database_credentials",)
+    assert message in problem["msg"]
+    assert "secret-value" not in problem["msg"]

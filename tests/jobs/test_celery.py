@@ -34,6 +34,14 @@ def free_port() -> int:
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
+    """URL of an empty Redis: TEST_REDIS_URL's server when set, else a redis-server started here."""
+    external = os.environ.get("TEST_REDIS_URL")
+    if external:
+        client = redis.Redis.from_url(external)
+        client.flushdb()
+        client.close()
+        yield external
+        return
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed: run `apt-get install redis-server`")

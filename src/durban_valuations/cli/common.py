@@ -23,6 +23,9 @@ from durban_valuations.store.migrations import upgrade_database
 
 console = Console(stderr=True)
 
+# Settings whose values an error message must not show.
+SECRET_SETTINGS = frozenset({"DATABASE_CREDENTIALS", "DATABASE_URL", "EMAIL_PASSWORD"})
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning a validation error into a message naming each variable."""
@@ -32,8 +35,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         for problem in error.errors():
             name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
+            shown = "(hidden)" if name in SECRET_SETTINGS else repr(problem.get("input"))
             console.print(
-                f"[red]Invalid setting {name}={problem.get('input')!r}: {problem['msg']}. "
+                f"[red]Invalid setting {name}={shown}: {problem['msg']}. "
                 "Fix it in the environment or in .env (see .env.example).[/red]"
             )
         raise typer.Exit(code=2) from None

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from urllib.parse import quote
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LIVE_SITE_URL = "https://valuation2022.durban.gov.za"
@@ -32,6 +41,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of PostgreSQL; unset starts an embedded server in DATA_DIR.",
+    )
+    database_credentials: SecretStr | None = Field(
+        default=None,
+        description="JSON with the keys username, password, host, port and dbname, as Amazon RDS "
+        "stores database credentials in Secrets Manager; builds DATABASE_URL when that is unset.",
     )
     data_dir: Path = Field(
         default=Path("var"), description="Folder of the embedded PostgreSQL and other local state."
@@ -167,7 +181,7 @@ class Settings(BaseSettings):
             )
         return tuple(names)
 
-    @field_validator(*_OPTIONAL_ALERT_SETTINGS, mode="before")
+    @field_validator(*_OPTIONAL_ALERT_SETTINGS, "database_credentials", mode="before")
     @classmethod
     def _empty_as_unset(cls, value: object) -> object:
         # `.env.example` and the Kubernetes ConfigMap leave unused settings empty.
@@ -200,6 +214,21 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("database_credentials")
+    @classmethod
+    def _check_credentials(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            database_url_from_credentials(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _url_from_credentials(self) -> Settings:
+        if not self.database_url and self.database_credentials is not None:
+            self.database_url = database_url_from_credentials(
+                self.database_credentials.get_secret_value()
+            )
+        return self
+
     @property
     def site_url(self) -> str:
         """Base URL of the site without a trailing slash."""
@@ -209,6 +238,41 @@ class Settings(BaseSettings):
     def recipient_addresses(self) -> tuple[str, ...]:
         """The addresses of RECIPIENT_EMAIL, or none when it is unset."""
         return split_addresses(self.recipient_email or "")
+
+
+_CREDENTIAL_KEYS = ("username", "password", "host", "port", "dbname")
+
+
+def database_url_from_credentials(document: str) -> str:
+    """Build a PostgreSQL URL (TLS required) from an RDS credentials JSON document.
+
+    Error messages name the missing or invalid keys, never their values.
+    """
+    try:
+        credentials = json.loads(document)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"DATABASE_CREDENTIALS is not valid JSON ({error.msg} at character {error.pos}); "
+            f"expected an object with the keys {', '.join(_CREDENTIAL_KEYS)}"
+        ) from None
+    if not isinstance(credentials, dict):
+        raise ValueError("DATABASE_CREDENTIALS must be a JSON object")
+    missing = [key for key in _CREDENTIAL_KEYS if credentials.get(key) in (None, "")]
+    if missing:
+        raise ValueError(
+            f"DATABASE_CREDENTIALS lacks {', '.join(missing)}; it needs the keys "
+            f"{', '.join(_CREDENTIAL_KEYS)}, as in the secret Amazon RDS generates"
+        )
+    port = credentials["port"]
+    if not str(port).isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("DATABASE_CREDENTIALS has a port that is not a number from 1 to 65535")
+    user = quote(str(credentials["username"]), safe="")
+    password = quote(str(credentials["password"]), safe="")
+    database = quote(str(credentials["dbname"]), safe="")
+    return (
+        f"postgresql://{user}:{password}@{credentials['host']}:{int(port)}/{database}"
+        "?sslmode=require"
+    )
 
 
 def split_addresses(value: str) -> tuple[str, ...]:

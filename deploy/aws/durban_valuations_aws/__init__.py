@@ -1,0 +1,1 @@
+"""AWS CDK app of durban-valuations: the image registry and one stack per environment."""
