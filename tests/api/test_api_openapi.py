@@ -29,6 +29,8 @@ def test_export_openapi_writes_yaml(tmp_path: Path) -> None:
         "/properties/{rate_number}",
         "/properties/{rate_number}/history",
         "/suburbs",
+        "/suburbs/{name}/stats",
+        "/stats",
         "/health",
         "/runs",
         "/runs/{run_id}",
@@ -46,7 +48,7 @@ def test_openapi_documents_parameters() -> None:
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-@pytest.mark.parametrize("path", ["/runs", "/changes"])
+@pytest.mark.parametrize("path", ["/runs", "/changes", "/stats", "/suburbs/{name}/stats"])
 def test_openapi_documents_history_parameters(path: str) -> None:
     document = yaml.safe_load(render_openapi())
 

@@ -13,6 +13,9 @@ from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import install_error_handler
 from durban_valuations.api.history_routes import router as history_router
 from durban_valuations.api.routes import router
+from durban_valuations.api.stats_cache import RunCache
+from durban_valuations.api.stats_routes import router as stats_router
+from durban_valuations.api.stats_schemas import Statistics
 from durban_valuations.config.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -50,9 +53,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine_provider = provider
+    app.state.statistics_cache = RunCache[Statistics]()
     install_error_handler(app)
     app.include_router(router)
     app.include_router(history_router)
+    app.include_router(stats_router)
     # Imported here, not at the top: Gunicorn's master imports this package (for the
     # worker class) before it sets PROMETHEUS_MULTIPROC_DIR, and prometheus-client
     # chooses between in-process and multiprocess values when it is first imported.
