@@ -86,7 +86,11 @@ def test_faulty_site_scrape_complete(engine: Engine, tmp_path: Path) -> None:
         truncate_rate=0.02,
         drop_rate=0.02,
         burst=BurstConfig(length=10, start=150),
-        firewall=FirewallConfig(max_requests=150, window_seconds=1.0, block_seconds=0.4),
+        # The rate limit blocks only a fast enough scraper, so on a loaded machine the
+        # random blocks are what make sure the firewall strikes.
+        firewall=FirewallConfig(
+            max_requests=150, window_seconds=1.0, block_seconds=0.4, block_rate=0.01
+        ),
     )
     with running_replica(rows=ROWS, seed=SEED, config=ReplicaConfig(faults=faults)) as site:
         result = run_scrape(patient_settings(), engine, rolls=BOTH_ROLLS, source_url=site.url)
