@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from durban_valuations import __version__
 from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import install_error_handler
+from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
 from durban_valuations.api.routes import router
 from durban_valuations.config.settings import Settings, get_settings
@@ -52,6 +53,7 @@ def create_app(
     app.state.engine_provider = provider
     install_error_handler(app)
     app.include_router(router)
+    app.include_router(export_router)
     app.include_router(history_router)
     # Imported here, not at the top: Gunicorn's master imports this package (for the
     # worker class) before it sets PROMETHEUS_MULTIPROC_DIR, and prometheus-client
