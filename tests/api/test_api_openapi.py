@@ -26,6 +26,9 @@ def test_export_openapi_writes_yaml(tmp_path: Path) -> None:
     assert document["info"]["title"] == "durban-valuations"
     assert set(document["paths"]) == {
         "/properties",
+        "/properties.csv",
+        "/properties.ndjson",
+        "/properties.parquet",
         "/properties/{rate_number}",
         "/properties/{rate_number}/history",
         "/suburbs",

@@ -30,6 +30,7 @@ def free_port() -> int:
             "peak RSS growth",
         ),
         ("upsert_vs_copy.py", ["--rows", "500", "--repeat", "1"], "rows/s"),
+        ("export_memory.py", ["--rows", "600", "--steps", "2", "--repeat", "1"], "peak RSS growth"),
     ],
 )
 def test_benchmark_script_runs(script: str, arguments: list[str], expected: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from durban_valuations import __version__
 from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import install_error_handler
+from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
 from durban_valuations.api.routes import router
 from durban_valuations.api.stats_cache import RunCache
@@ -56,6 +57,7 @@ def create_app(
     app.state.statistics_cache = RunCache[Statistics]()
     install_error_handler(app)
     app.include_router(router)
+    app.include_router(export_router)
     app.include_router(history_router)
     app.include_router(stats_router)
     # Imported here, not at the top: Gunicorn's master imports this package (for the

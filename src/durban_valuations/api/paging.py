@@ -8,7 +8,7 @@ import inspect
 import json
 from collections.abc import Callable
 
-from fastapi import Request
+from fastapi import Request, params
 
 from durban_valuations.api.errors import ApiError
 
@@ -54,14 +54,29 @@ def unbind_cursor(token: str, fingerprint: str) -> str:
     return inner
 
 
+def _query_parameter_names(function: Callable[..., object]) -> set[str]:
+    """Return the parameter names of `function` and of the dependencies it declares."""
+    names: set[str] = set()
+    for name, parameter in inspect.signature(function, eval_str=True).parameters.items():
+        metadata = getattr(parameter.annotation, "__metadata__", ())
+        dependencies = [item for item in metadata if isinstance(item, params.Depends)]
+        if not dependencies:
+            names.add(name)
+        for dependency in dependencies:
+            if dependency.dependency is not None:
+                names |= _query_parameter_names(dependency.dependency)
+    return names
+
+
 def reject_unknown_parameters(*functions: Callable[..., object]) -> Callable[[Request], None]:
     """Return a dependency that rejects query parameters the given functions do not take.
 
-    A misspelt filter would otherwise be ignored and the whole roll returned.
+    A misspelt filter would otherwise be ignored and the whole roll returned. A parameter
+    declared as `Annotated[..., Depends(other)]` contributes the query parameters of `other`.
     """
     allowed: set[str] = set()
     for function in functions:
-        allowed |= set(inspect.signature(function).parameters)
+        allowed |= _query_parameter_names(function)
 
     expected = sorted(allowed - {"request", "connection"})
     hint = (

@@ -1,4 +1,4 @@
-"""Query parameters of `GET /properties`, checked and turned into store filters."""
+"""Query parameters of `GET /properties` and the exports, checked and turned into store filters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from durban_valuations.api.errors import ApiError
 from durban_valuations.site.models import Roll
@@ -20,6 +20,16 @@ SORT_PATTERN = rf"^-?({'|'.join(SORT_FIELDS)})$"
 
 _TEXT = {"min_length": 1, "max_length": 200}
 
+DEFAULT_SORT = "rate_number"
+SortParameter = Annotated[
+    str,
+    Query(
+        description=f"Sort field, one of {', '.join(SORT_FIELDS)}; a leading '-' sorts "
+        "descending. Properties without a value come last; pin breaks ties.",
+        pattern=SORT_PATTERN,
+    ),
+]
+
 
 @dataclass(frozen=True, slots=True)
 class ListRequest:
@@ -29,6 +39,14 @@ class ListRequest:
     sort: SortOrder
     cursor: str | None
     limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """A checked property export request: every matching property, in `sort` order."""
+
+    filters: PropertyFilters
+    sort: SortOrder
 
 
 def _check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
@@ -41,7 +59,7 @@ def _check_range(low_name: str, low: float | None, high_name: str, high: float |
         )
 
 
-def list_request(
+def filters_request(
     roll: Annotated[Roll | None, Query(description="Only this roll.")] = None,
     rate_number: Annotated[
         str | None,
@@ -91,29 +109,14 @@ def list_request(
             **_TEXT,
         ),
     ] = None,
-    sort: Annotated[
-        str,
-        Query(
-            description=f"Sort field, one of {', '.join(SORT_FIELDS)}; a leading '-' sorts "
-            "descending. Properties without a value come last; pin breaks ties.",
-            pattern=SORT_PATTERN,
-        ),
-    ] = "rate_number",
-    cursor: Annotated[
-        str | None,
-        Query(
-            description="next_cursor of the previous page, with the same sort.",
-            max_length=500,
-        ),
-    ] = None,
-    limit: Annotated[
-        int, Query(description="Maximum number of items per page.", ge=1, le=MAX_LIMIT)
-    ] = DEFAULT_LIMIT,
-) -> ListRequest:
-    """Check the parameters that FastAPI cannot check alone and build the request."""
+) -> PropertyFilters:
+    """Check the filter parameters of the property listing and exports, and build the filters.
+
+    FastAPI checks each parameter alone; this checks that each range has low <= high.
+    """
     _check_range("min_market_value", min_market_value, "max_market_value", max_market_value)
     _check_range("min_extent", min_extent, "max_extent", max_extent)
-    filters = PropertyFilters(
+    return PropertyFilters(
         roll=roll,
         rate_number=rate_number,
         rate_number_contains=rate_number_contains,
@@ -129,4 +132,29 @@ def list_request(
         owner=owner,
         q=q,
     )
+
+
+def list_request(
+    filters: Annotated[PropertyFilters, Depends(filters_request)],
+    sort: SortParameter = DEFAULT_SORT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page, with the same sort.",
+            max_length=500,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(description="Maximum number of items per page.", ge=1, le=MAX_LIMIT)
+    ] = DEFAULT_LIMIT,
+) -> ListRequest:
+    """Build a `GET /properties` request from its checked filters and paging parameters."""
     return ListRequest(filters=filters, sort=parse_sort(sort), cursor=cursor, limit=limit)
+
+
+def export_request(
+    filters: Annotated[PropertyFilters, Depends(filters_request)],
+    sort: SortParameter = DEFAULT_SORT,
+) -> ExportRequest:
+    """Build a property export request from its checked filters and sort."""
+    return ExportRequest(filters=filters, sort=parse_sort(sort))

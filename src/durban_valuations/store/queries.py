@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
     func,
     or_,
@@ -64,6 +65,27 @@ def _after_cursor(cursor: Cursor) -> ColumnElement[bool]:
     return or_(after, key.is_(None))
 
 
+def listing_statement(
+    filters: PropertyFilters, sort: SortOrder | None = None
+) -> Select[tuple[Any, ...]]:
+    """Return the SELECT of the SUMMARY_COLUMNS of every property matching `filters`.
+
+    Rows come in `sort` order (rate number by default), with NULL keys last in both
+    directions and ties broken by pin, so every listing has one fixed order.
+    """
+    order = sort or SortOrder("rate_number")
+    key = properties.c[order.field]
+    pin = properties.c.pin
+    return (
+        select(*(properties.c[name] for name in SUMMARY_COLUMNS))
+        .where(and_(true(), *filter_conditions(filters)))
+        .order_by(
+            key.desc().nulls_last() if order.descending else key.asc().nulls_last(),
+            pin.desc() if order.descending else pin.asc(),
+        )
+    )
+
+
 def list_properties(
     connection: Connection,
     filters: PropertyFilters,
@@ -79,23 +101,10 @@ def list_properties(
     if limit < 1:
         raise ValueError(f"invalid limit {limit}: expected at least 1")
     order = sort or SortOrder("rate_number")
-    key = properties.c[order.field]
-    pin = properties.c.pin
-
-    conditions = filter_conditions(filters)
+    statement = listing_statement(filters, order)
     if cursor is not None:
-        conditions.append(_after_cursor(decode_cursor(cursor, order)))
-
-    statement = (
-        select(*(properties.c[name] for name in SUMMARY_COLUMNS))
-        .where(and_(true(), *conditions))
-        .order_by(
-            key.desc().nulls_last() if order.descending else key.asc().nulls_last(),
-            pin.desc() if order.descending else pin.asc(),
-        )
-        .limit(limit + 1)
-    )
-    rows = [dict(row._mapping) for row in connection.execute(statement)]
+        statement = statement.where(_after_cursor(decode_cursor(cursor, order)))
+    rows = [dict(row._mapping) for row in connection.execute(statement.limit(limit + 1))]
 
     next_cursor = None
     if len(rows) > limit:
