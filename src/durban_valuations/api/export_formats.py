@@ -9,8 +9,8 @@ from enum import Enum
 from typing import Any
 
 # pyarrow ships no type information; pyproject's mypy overrides do not list it yet.
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import Connection
 
 from durban_valuations.store import exports
