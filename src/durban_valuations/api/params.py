@@ -10,13 +10,13 @@ from fastapi import Query
 
 from durban_valuations.api.errors import ApiError
 from durban_valuations.site.models import Roll
-from durban_valuations.store.cursor import SORT_FIELDS, SortOrder, parse_sort
+from durban_valuations.store.cursor import RELEVANCE, SORT_FIELDS, SortOrder, parse_sort
 from durban_valuations.store.filters import PropertyFilters
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 RATE_NUMBER_PATTERN = r"^[0-9]{8}$"
-SORT_PATTERN = rf"^-?({'|'.join(SORT_FIELDS)})$"
+SORT_PATTERN = rf"^(-?({'|'.join(SORT_FIELDS)})|{RELEVANCE})$"
 
 _TEXT = {"min_length": 1, "max_length": 200}
 
@@ -26,7 +26,7 @@ class ListRequest:
     """A checked `GET /properties` request."""
 
     filters: PropertyFilters
-    sort: SortOrder
+    sort: SortOrder | None
     cursor: str | None
     limit: int
 
@@ -58,6 +58,14 @@ def list_request(
         str | None,
         Query(description="Street names containing this text, case-insensitive.", **_TEXT),
     ] = None,
+    street_prefix: Annotated[
+        str | None,
+        Query(
+            description="Street names starting with this text, case-insensitive; "
+            "an index serves it, unlike street.",
+            **_TEXT,
+        ),
+    ] = None,
     deeds_town: Annotated[
         str | None, Query(description="Deeds town, whole name, case-insensitive.", **_TEXT)
     ] = None,
@@ -86,19 +94,23 @@ def list_request(
     q: Annotated[
         str | None,
         Query(
-            description="Text contained in the address, legal description, first owner "
-            "or scheme name, case-insensitive.",
+            description="Full-text search over the address, scheme name, owners and legal "
+            "description. Words match whole and ignore case. All words must match, unless "
+            "'or' stands between them; \"quoted words\" match as a phrase and a leading '-' "
+            "excludes a word. The results are sorted by relevance unless sort is given.",
             **_TEXT,
         ),
     ] = None,
     sort: Annotated[
-        str,
+        str | None,
         Query(
             description=f"Sort field, one of {', '.join(SORT_FIELDS)}; a leading '-' sorts "
-            "descending. Properties without a value come last; pin breaks ties.",
+            f"descending. {RELEVANCE} (only with q) sorts the best matches first. "
+            "Properties without a value come last; pin breaks ties. Default: "
+            f"{RELEVANCE} with q, else rate_number.",
             pattern=SORT_PATTERN,
         ),
-    ] = "rate_number",
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(
@@ -119,6 +131,7 @@ def list_request(
         rate_number_contains=rate_number_contains,
         suburb=suburb,
         street=street,
+        street_prefix=street_prefix,
         deeds_town=deeds_town,
         use_code=use_code,
         rating_category=rating_category,
@@ -129,4 +142,9 @@ def list_request(
         owner=owner,
         q=q,
     )
-    return ListRequest(filters=filters, sort=parse_sort(sort), cursor=cursor, limit=limit)
+    order = None if sort is None else parse_sort(sort)
+    if order is not None and order.field == RELEVANCE and q is None:
+        raise ApiError(
+            422, f"invalid sort {RELEVANCE!r}: it needs q; add q or sort by another field", "sort"
+        )
+    return ListRequest(filters=filters, sort=order, cursor=cursor, limit=limit)
