@@ -466,3 +466,11 @@ def test_disconnect_releases_database_connection(
 
     assert _wait_for(lambda: engine.pool.checkedout() == 0, 10)
     assert _running_copies(engine) == 0
+
+
+@pytest.mark.parametrize("extension", FORMATS)
+def test_export_rejects_search_without_words(client: TestClient, extension: str) -> None:
+    response = client.get(f"/properties.{extension}", params={"q": "&&&"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["parameter"] == "q"

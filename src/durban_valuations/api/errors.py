@@ -25,7 +25,7 @@ EXPECTED_VALUES = {
     "rate_number": "expected 8 digits with leading zeros, for example 00190534",
     "rate_number_contains": "expected 1 to 8 digits, for example 534",
     "sort": "expected one of rate_number, market_value, registered_extent, suburb, "
-    "optionally prefixed with '-' for descending order",
+    "optionally prefixed with '-' for descending order, or relevance with q",
     "since": "expected an ISO 8601 datetime with a time zone, for example 2024-07-01T00:00:00Z",
 }
 

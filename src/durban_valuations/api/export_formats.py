@@ -57,7 +57,7 @@ PARQUET_SCHEMA = pa.schema(
 if tuple(PARQUET_SCHEMA.names) != SUMMARY_COLUMNS:
     raise RuntimeError("PARQUET_SCHEMA must list the SUMMARY_COLUMNS of store.queries in order")
 
-ChunkSource = Callable[[Connection, PropertyFilters, SortOrder], Iterator[bytes]]
+ChunkSource = Callable[[Connection, PropertyFilters, SortOrder | None], Iterator[bytes]]
 
 
 class _ChunkSink(io.RawIOBase):
@@ -126,7 +126,7 @@ def parquet_chunks(
 
 
 def _parquet_source(
-    connection: Connection, filters: PropertyFilters, sort: SortOrder
+    connection: Connection, filters: PropertyFilters, sort: SortOrder | None
 ) -> Iterator[bytes]:
     batches = exports.row_batches(connection, filters, sort, batch_rows=FETCH_ROWS)
     try:

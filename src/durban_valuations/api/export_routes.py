@@ -24,6 +24,7 @@ from durban_valuations.api.export_names import data_date, export_filename
 from durban_valuations.api.paging import reject_unknown_parameters
 from durban_valuations.api.params import ExportRequest, export_request
 from durban_valuations.config.settings import Settings
+from durban_valuations.store.search import check_search_text
 
 router = APIRouter()
 
@@ -77,6 +78,9 @@ def _export(request: Request, params: ExportRequest, export_format: ExportFormat
     # The connection outlives this function: the response streams from it and closes it.
     connection = provider.get().connect()
     try:
+        if filters.q is not None:
+            # The same check as the listing: search text without a word is a 422.
+            check_search_text(connection, filters.q)
         filename = export_filename(
             filters, settings.roll_year, data_date(connection, filters), file_format.extension
         )

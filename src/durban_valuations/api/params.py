@@ -10,22 +10,23 @@ from fastapi import Depends, Query
 
 from durban_valuations.api.errors import ApiError
 from durban_valuations.site.models import Roll
-from durban_valuations.store.cursor import SORT_FIELDS, SortOrder, parse_sort
+from durban_valuations.store.cursor import RELEVANCE, SORT_FIELDS, SortOrder, parse_sort
 from durban_valuations.store.filters import PropertyFilters
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 RATE_NUMBER_PATTERN = r"^[0-9]{8}$"
-SORT_PATTERN = rf"^-?({'|'.join(SORT_FIELDS)})$"
+SORT_PATTERN = rf"^(-?({'|'.join(SORT_FIELDS)})|{RELEVANCE})$"
 
 _TEXT = {"min_length": 1, "max_length": 200}
 
-DEFAULT_SORT = "rate_number"
 SortParameter = Annotated[
-    str,
+    str | None,
     Query(
         description=f"Sort field, one of {', '.join(SORT_FIELDS)}; a leading '-' sorts "
-        "descending. Properties without a value come last; pin breaks ties.",
+        f"descending. {RELEVANCE} (only with q) sorts the best matches first. "
+        "Properties without a value come last; pin breaks ties. Default: "
+        f"{RELEVANCE} with q, else rate_number.",
         pattern=SORT_PATTERN,
     ),
 ]
@@ -33,10 +34,10 @@ SortParameter = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class ListRequest:
-    """A checked `GET /properties` request."""
+    """A checked `GET /properties` request; no sort means the default order."""
 
     filters: PropertyFilters
-    sort: SortOrder
+    sort: SortOrder | None
     cursor: str | None
     limit: int
 
@@ -46,7 +47,7 @@ class ExportRequest:
     """A checked property export request: every matching property, in `sort` order."""
 
     filters: PropertyFilters
-    sort: SortOrder
+    sort: SortOrder | None
 
 
 def _check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
@@ -57,6 +58,16 @@ def _check_range(low_name: str, low: float | None, high_name: str, high: float |
             f"expected {low_name} <= {high_name}",
             low_name,
         )
+
+
+def _checked_sort(sort: str | None, filters: PropertyFilters) -> SortOrder | None:
+    """Parse `sort`; relevance needs a search text."""
+    order = None if sort is None else parse_sort(sort)
+    if order is not None and order.field == RELEVANCE and filters.q is None:
+        raise ApiError(
+            422, f"invalid sort {RELEVANCE!r}: it needs q; add q or sort by another field", "sort"
+        )
+    return order
 
 
 def filters_request(
@@ -75,6 +86,14 @@ def filters_request(
     street: Annotated[
         str | None,
         Query(description="Street names containing this text, case-insensitive.", **_TEXT),
+    ] = None,
+    street_prefix: Annotated[
+        str | None,
+        Query(
+            description="Street names starting with this text, case-insensitive; "
+            "an index serves it, unlike street.",
+            **_TEXT,
+        ),
     ] = None,
     deeds_town: Annotated[
         str | None, Query(description="Deeds town, whole name, case-insensitive.", **_TEXT)
@@ -104,8 +123,10 @@ def filters_request(
     q: Annotated[
         str | None,
         Query(
-            description="Text contained in the address, legal description, first owner "
-            "or scheme name, case-insensitive.",
+            description="Full-text search over the address, scheme name, owners and legal "
+            "description. Words match whole and ignore case. All words must match, unless "
+            "'or' stands between them; \"quoted words\" match as a phrase and a leading '-' "
+            "excludes a word. The results are sorted by relevance unless sort is given.",
             **_TEXT,
         ),
     ] = None,
@@ -122,6 +143,7 @@ def filters_request(
         rate_number_contains=rate_number_contains,
         suburb=suburb,
         street=street,
+        street_prefix=street_prefix,
         deeds_town=deeds_town,
         use_code=use_code,
         rating_category=rating_category,
@@ -136,7 +158,7 @@ def filters_request(
 
 def list_request(
     filters: Annotated[PropertyFilters, Depends(filters_request)],
-    sort: SortParameter = DEFAULT_SORT,
+    sort: SortParameter = None,
     cursor: Annotated[
         str | None,
         Query(
@@ -149,12 +171,14 @@ def list_request(
     ] = DEFAULT_LIMIT,
 ) -> ListRequest:
     """Build a `GET /properties` request from its checked filters and paging parameters."""
-    return ListRequest(filters=filters, sort=parse_sort(sort), cursor=cursor, limit=limit)
+    return ListRequest(
+        filters=filters, sort=_checked_sort(sort, filters), cursor=cursor, limit=limit
+    )
 
 
 def export_request(
     filters: Annotated[PropertyFilters, Depends(filters_request)],
-    sort: SortParameter = DEFAULT_SORT,
+    sort: SortParameter = None,
 ) -> ExportRequest:
     """Build a property export request from its checked filters and sort."""
-    return ExportRequest(filters=filters, sort=parse_sort(sort))
+    return ExportRequest(filters=filters, sort=_checked_sort(sort, filters))

@@ -30,6 +30,7 @@ from durban_valuations.config.settings import Settings
 from durban_valuations.site.models import Roll
 from durban_valuations.store import queries
 from durban_valuations.store.cursor import InvalidCursorError
+from durban_valuations.store.search import InvalidSearchError
 
 router = APIRouter()
 
@@ -63,6 +64,8 @@ def list_properties(
         )
     except InvalidCursorError as error:
         raise ApiError(422, str(error), "cursor") from error
+    except InvalidSearchError as error:
+        raise ApiError(422, str(error), "q") from error
     return PropertyPage(
         items=[PropertySummary.model_validate(item) for item in page.items],
         next_cursor=bind_cursor(page.next_cursor, fingerprint),

@@ -10,8 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SORT_FIELDS = ("rate_number", "market_value", "registered_extent", "suburb")
+# Sorts by the rank of a full-text search, best match first; it needs search text.
+RELEVANCE = "relevance"
 
-SortValue = str | int | Decimal | None
+SortValue = str | int | float | Decimal | None
 
 
 class InvalidSortError(ValueError):
@@ -30,6 +32,8 @@ class SortOrder:
     descending: bool = False
 
     def __str__(self) -> str:
+        if self.field == RELEVANCE:
+            return RELEVANCE
         return f"-{self.field}" if self.descending else self.field
 
 
@@ -43,12 +47,22 @@ class Cursor:
 
 
 def parse_sort(sort: str) -> SortOrder:
-    """Parse `field` or `-field` (descending) into a SortOrder."""
+    """Parse `field` or `-field` (descending), or `relevance`, into a SortOrder.
+
+    `relevance` sorts by descending rank, best match first, and has no `-` form.
+    """
+    if sort == RELEVANCE:
+        return SortOrder(RELEVANCE, descending=True)
+    if sort == f"-{RELEVANCE}":
+        raise InvalidSortError(
+            f"invalid sort {sort!r}: relevance always sorts the best matches first; "
+            f"use sort={RELEVANCE}"
+        )
     field = sort.removeprefix("-")
     if field not in SORT_FIELDS:
         raise InvalidSortError(
             f"invalid sort {sort!r}: expected one of {', '.join(SORT_FIELDS)}, "
-            "optionally prefixed with '-' for descending order"
+            f"optionally prefixed with '-' for descending order, or {RELEVANCE} with q"
         )
     return SortOrder(field, descending=sort.startswith("-"))
 
@@ -67,6 +81,8 @@ def _decode_value(field: str, value: Any) -> SortValue:
         return value
     if field == "market_value" and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if field == RELEVANCE and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     if field == "registered_extent" and isinstance(value, str):
         try:
             return Decimal(value)

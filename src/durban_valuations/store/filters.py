@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, exists, func, or_, select
 
 from durban_valuations.site.models import Roll
+from durban_valuations.store.search import matches_search
 from durban_valuations.store.tables import owners, properties
 
 
@@ -16,8 +17,10 @@ class PropertyFilters:
     """Conditions that every listed property meets; None leaves a condition out.
 
     Text matches are case-insensitive except `rate_number` and `rate_number_contains`.
-    `suburb`, `deeds_town` and `rating_category` match the whole value; `street`, `owner`
-    and `q` match any substring. Ranges include both bounds.
+    `suburb`, `deeds_town` and `rating_category` match the whole value, `street` and
+    `owner` match any substring, and `street_prefix` matches the start of the street
+    name. `q` is a full-text search over the address, scheme name, owners and legal
+    description (see `store.search`). Ranges include both bounds.
     """
 
     roll_year: int | None = None
@@ -26,6 +29,7 @@ class PropertyFilters:
     rate_number_contains: str | None = None
     suburb: str | None = None
     street: str | None = None
+    street_prefix: str | None = None
     deeds_town: str | None = None
     use_code: int | None = None
     rating_category: str | None = None
@@ -40,6 +44,11 @@ class PropertyFilters:
 def _contains(column: ColumnElement[str | None], text: str) -> ColumnElement[bool]:
     # autoescape makes %, _ and the escape character in `text` match literally.
     return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _starts_with(column: ColumnElement[str | None], text: str) -> ColumnElement[bool]:
+    # LIKE 'prefix%' on lower(column) uses ix_properties_street_name_prefix.
+    return func.lower(column).startswith(text.lower(), autoescape=True)
 
 
 def _equals_ignoring_case(column: ColumnElement[str | None], text: str) -> ColumnElement[bool]:
@@ -76,6 +85,8 @@ def filter_conditions(filters: PropertyFilters) -> list[ColumnElement[bool]]:
         conditions.append(_equals_ignoring_case(columns.suburb, filters.suburb))
     if filters.street is not None:
         conditions.append(_contains(columns.street_name, filters.street))
+    if filters.street_prefix is not None:
+        conditions.append(_starts_with(columns.street_name, filters.street_prefix))
     if filters.deeds_town is not None:
         conditions.append(_equals_ignoring_case(columns.deeds_town, filters.deeds_town))
     if filters.use_code is not None:
@@ -93,13 +104,5 @@ def filter_conditions(filters: PropertyFilters) -> list[ColumnElement[bool]]:
     if filters.owner is not None:
         conditions.append(_owner_condition(filters.owner))
     if filters.q is not None:
-        # NOTE: this is a sequential scan, because no index serves substring matches.
-        # A full-text or trigram index would be needed if this becomes slow.
-        searched = (
-            columns.address,
-            columns.legal_description,
-            columns.first_owner,
-            columns.scheme_name,
-        )
-        conditions.append(or_(*(_contains(column, filters.q) for column in searched)))
+        conditions.append(matches_search(filters.q))
     return conditions

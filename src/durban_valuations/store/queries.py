@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    REAL,
     ColumnElement,
     Connection,
+    Float,
     Select,
     and_,
+    cast,
     func,
+    literal,
     or_,
     select,
     text,
@@ -18,9 +22,17 @@ from sqlalchemy import (
 )
 
 from durban_valuations.site.models import Roll
-from durban_valuations.store.cursor import Cursor, SortOrder, decode_cursor, encode_cursor
+from durban_valuations.store.cursor import (
+    RELEVANCE,
+    Cursor,
+    InvalidSortError,
+    SortOrder,
+    decode_cursor,
+    encode_cursor,
+)
 from durban_valuations.store.filters import PropertyFilters, filter_conditions
 from durban_valuations.store.migrations import head_revision, revision_of
+from durban_valuations.store.search import check_search_text, search_rank
 from durban_valuations.store.sightings import last_seen_run_id
 from durban_valuations.store.tables import owners, properties
 
@@ -31,6 +43,9 @@ SUMMARY_COLUMNS = (
     "registered_extent", "erf", "portion", "is_remainder", "deeds_town",
     "section_number", "scheme_name",
 )  # fmt: skip
+# Columns that the API does not show: the id of the 'new' change and the copies kept
+# for text search.
+HIDDEN_COLUMNS = ("new_change_id", "owner_names", "search_vector")
 # Columns filled from the details page, named without their `details_` prefix.
 DETAILS_FIELDS = (
     "government_code", "exemptions", "rebates", "phasing_in", "exclusions", "sra_code",
@@ -44,44 +59,89 @@ class DatabaseNotReadyError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class PropertyPage:
-    """One page of properties and the cursor of the next page (None on the last page)."""
+    """One page of properties and the cursor of the next page (None on the last page).
+
+    With search text, each item also has `rank`, its relevance (see `store.search`).
+    """
 
     items: list[dict[str, Any]]
     next_cursor: str | None
 
 
-def _after_cursor(cursor: Cursor) -> ColumnElement[bool]:
+def _sort_key(order: SortOrder, filters: PropertyFilters) -> ColumnElement[Any]:
+    """Return the column, or the search rank, that `order` sorts by."""
+    if order.field != RELEVANCE:
+        return properties.c[order.field]
+    if filters.q is None:
+        raise InvalidSortError(
+            f"invalid sort {RELEVANCE!r}: it needs search text; add q or sort by another field"
+        )
+    return search_rank(filters.q)
+
+
+def _pin_descending(order: SortOrder) -> bool:
+    """Return whether the pins that break ties sort descending, as the key does.
+
+    Relevance is the exception: its ties come in ascending pin order.
+    """
+    return order.descending and order.field != RELEVANCE
+
+
+def _cursor_value(cursor: Cursor) -> Any:
+    """Return the sort key of `cursor` as SQL compares it with the key column."""
+    if cursor.order.field != RELEVANCE:
+        return cursor.value
+    # psycopg reads the real rank as the shortest decimal that converts back to the
+    # same real. As a double, that decimal differs from the rank, so it is cast to real.
+    return cast(literal(cursor.value, Float), REAL)
+
+
+def _after_cursor(key: ColumnElement[Any], cursor: Cursor) -> ColumnElement[bool]:
     """Return the condition "comes after `cursor`" for ORDER BY key NULLS LAST, pin."""
-    key = properties.c[cursor.order.field]
     pin = properties.c.pin
+    after_pin = pin < cursor.pin if _pin_descending(cursor.order) else pin > cursor.pin
     if cursor.value is None:
         # Rows with a NULL key come last, ordered by pin alone.
-        after_pin = pin < cursor.pin if cursor.order.descending else pin > cursor.pin
         return and_(key.is_(None), after_pin)
+    value = _cursor_value(cursor)
     if cursor.order.descending:
-        after = or_(key < cursor.value, and_(key == cursor.value, pin < cursor.pin))
+        after = or_(key < value, and_(key == value, after_pin))
     else:
-        after = or_(key > cursor.value, and_(key == cursor.value, pin > cursor.pin))
+        after = or_(key > value, and_(key == value, after_pin))
     return or_(after, key.is_(None))
 
 
+def listing_order(filters: PropertyFilters, sort: SortOrder | None) -> SortOrder:
+    """Return `sort`, or the default: relevance with search text, else rate number."""
+    if sort is not None:
+        return sort
+    if filters.q is not None:
+        return SortOrder(RELEVANCE, descending=True)
+    return SortOrder("rate_number")
+
+
 def listing_statement(
-    filters: PropertyFilters, sort: SortOrder | None = None
+    filters: PropertyFilters, sort: SortOrder | None = None, *, with_rank: bool = False
 ) -> Select[tuple[Any, ...]]:
     """Return the SELECT of the SUMMARY_COLUMNS of every property matching `filters`.
 
-    Rows come in `sort` order (rate number by default), with NULL keys last in both
-    directions and ties broken by pin, so every listing has one fixed order.
+    Rows come in `sort` order (see `listing_order` for the default), with NULL keys last
+    in both directions and ties broken by pin, so every listing has one fixed order.
+    With `with_rank` and search text, the rows also have `rank`, their relevance.
+    Raises InvalidSortError for relevance without `filters.q`.
     """
-    order = sort or SortOrder("rate_number")
-    key = properties.c[order.field]
+    order = listing_order(filters, sort)
+    key = _sort_key(order, filters)
     pin = properties.c.pin
+    columns: list[ColumnElement[Any]] = [properties.c[name] for name in SUMMARY_COLUMNS]
+    if with_rank and filters.q is not None:
+        columns.append(search_rank(filters.q).label("rank"))
     return (
-        select(*(properties.c[name] for name in SUMMARY_COLUMNS))
+        select(*columns)
         .where(and_(true(), *filter_conditions(filters)))
         .order_by(
             key.desc().nulls_last() if order.descending else key.asc().nulls_last(),
-            pin.desc() if order.descending else pin.asc(),
+            pin.desc() if _pin_descending(order) else pin.asc(),
         )
     )
 
@@ -95,22 +155,30 @@ def list_properties(
 ) -> PropertyPage:
     """Return up to `limit` properties that match `filters`, in `sort` order.
 
-    Sorting puts NULL keys last in both directions and breaks ties by pin, so a cursor
-    walk returns every matching row once. Raises InvalidCursorError for a bad `cursor`.
+    Sorting puts NULL keys last in both directions and breaks ties by pin, in the
+    direction of the sort except for relevance, whose ties come in ascending pin order.
+    So a cursor walk returns every matching row once. The default sort is relevance when
+    `filters.q` is given, else rate number. Raises InvalidCursorError for a bad
+    `cursor`, InvalidSortError for relevance without `filters.q`, and
+    InvalidSearchError for search text without a word.
     """
     if limit < 1:
         raise ValueError(f"invalid limit {limit}: expected at least 1")
-    order = sort or SortOrder("rate_number")
-    statement = listing_statement(filters, order)
+    if filters.q is not None:
+        check_search_text(connection, filters.q)
+    order = listing_order(filters, sort)
+    statement = listing_statement(filters, order, with_rank=True)
     if cursor is not None:
-        statement = statement.where(_after_cursor(decode_cursor(cursor, order)))
+        after = _after_cursor(_sort_key(order, filters), decode_cursor(cursor, order))
+        statement = statement.where(after)
     rows = [dict(row._mapping) for row in connection.execute(statement.limit(limit + 1))]
 
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(Cursor(order, last[order.field], last["pin"]))
+        value = last["rank"] if order.field == RELEVANCE else last[order.field]
+        next_cursor = encode_cursor(Cursor(order, value, last["pin"]))
     return PropertyPage(items=rows, next_cursor=next_cursor)
 
 
@@ -120,22 +188,22 @@ def get_properties_by_rate_number(
     """Return every property with `rate_number`, full roll first, with owners and details.
 
     A rate number can appear once in each roll. Each dict contains every column but
-    `new_change_id`, plus `last_seen_run_id`, `owners` (a list of {position, name}) and
+    HIDDEN_COLUMNS, plus `last_seen_run_id`, `owners` (a list of {position, name}) and
     `details`. `details` is a dict of the details columns without their prefix, or None
     before the details page was fetched.
     """
     conditions = [properties.c.rate_number == rate_number]
     if roll_year is not None:
         conditions.append(properties.c.roll_year == roll_year)
+    visible_columns = [column for column in properties.c if column.name not in HIDDEN_COLUMNS]
     statement = (
-        select(properties, last_seen_run_id().label("last_seen_run_id"))
+        select(*visible_columns, last_seen_run_id().label("last_seen_run_id"))
         .where(*conditions)
         .order_by(properties.c.roll_year.desc(), properties.c.roll, properties.c.pin)
     )
     results: list[dict[str, Any]] = []
     for row in connection.execute(statement):
         columns = dict(row._mapping)
-        del columns["new_change_id"]
         details = {name: columns.pop(f"details_{name}") for name in DETAILS_FIELDS}
         record: dict[str, Any] = columns
         record["details"] = details if details["fetched_at"] is not None else None

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLLS = ("full", "sectional")
@@ -42,6 +43,24 @@ SEARCH_STATUSES = ("pending", "done", "split", "failed")
 # PostgreSQL gave it when migration 0002 created the table as property_changes.
 # The 'new' changes of `properties` take their ids from it too.
 CHANGE_ID_SEQUENCE = "property_changes_id_seq"
+# Text search configuration of `properties.search_vector` and of search queries.
+# 'simple' lowercases words without stemming or stop words: owner and street names are
+# mostly not English words, and the English stop words would drop initials such as
+# S and T from owner names.
+SEARCH_CONFIG = "simple"
+# The searched text with its weights: the address and scheme name (A), the owners the
+# API shows (B) and the legal description (C). The owners are the owner rows, plus the
+# first owner when the rows do not start with it.
+SEARCH_VECTOR = """
+setweight(to_tsvector('simple'::regconfig, coalesce(address, '')), 'A')
+|| setweight(to_tsvector('simple'::regconfig, coalesce(scheme_name, '')), 'A')
+|| setweight(to_tsvector('simple'::regconfig, CASE
+       WHEN owner_names IS NULL THEN coalesce(first_owner, '')
+       WHEN split_part(owner_names, E'\\n', 1) = first_owner THEN owner_names
+       ELSE coalesce(first_owner, '') || E'\\n' || owner_names
+   END), 'B')
+|| setweight(to_tsvector('simple'::regconfig, coalesce(legal_description, '')), 'C')
+"""
 
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
@@ -163,6 +182,12 @@ class Property(Base):
     details_erf: Mapped[str | None] = mapped_column(Text)
     details_deeds_town: Mapped[str | None] = mapped_column(Text)
     details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # The names of the property's owner rows, one per line in position order; NULL when
+    # it has none. Every statement that writes owner rows updates it, because the
+    # generated `search_vector` can read only this row.
+    owner_names: Mapped[str | None] = mapped_column(Text)
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR, persisted=True))
 
     # Run ids have no foreign keys: no code of this project deletes a scrape run, and the
     # functions that write a run id check once per call that the run exists.
@@ -294,9 +319,16 @@ class RunSighting(Base):
 
 
 # Expression indexes for the case-insensitive filters of the query layer. They serve
-# equality on lower(column); substring searches (street, owner, q) scan the table,
-# because a trigram index would need the pg_trgm extension.
+# equality on lower(column), and the street-name index serves prefix matches. Substring
+# searches (street, owner) scan the table, because a trigram index would need the
+# pg_trgm extension.
 Index("ix_properties_suburb_lower", func.lower(Property.suburb))
+Index(
+    "ix_properties_street_name_prefix",
+    func.lower(Property.street_name).label("street_name_lower"),
+    postgresql_ops={"street_name_lower": "text_pattern_ops"},
+)
+Index("ix_properties_search_vector", Property.search_vector, postgresql_using="gin")
 Index("ix_properties_deeds_town_lower", func.lower(Property.deeds_town))
 Index("ix_properties_rating_category_lower", func.lower(Property.rating_category))
 

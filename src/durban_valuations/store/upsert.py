@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, exists, func, literal, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails
@@ -191,9 +192,14 @@ def save_details(
     )
 
     names = [name.strip() for name in details.owners if name.strip()]
-    if not names:
+    if names:
+        _replace_owners(connection, roll_year, pin, names)
+    else:
         _keep_first_owner(connection, roll_year, pin)
-        return
+    _copy_owner_names(connection, roll_year, pin)
+
+
+def _replace_owners(connection: Connection, roll_year: int, pin: int, names: list[str]) -> None:
     connection.execute(delete(owners).where(owners.c.roll_year == roll_year, owners.c.pin == pin))
     connection.execute(
         owners.insert(),
@@ -221,4 +227,18 @@ def _keep_first_owner(connection: Connection, roll_year: int, pin: int) -> None:
     )
     connection.execute(
         owners.insert().from_select(["roll_year", "pin", "position", "name"], first_owner)
+    )
+
+
+def _copy_owner_names(connection: Connection, roll_year: int, pin: int) -> None:
+    """Copy the owner rows of a property into `properties.owner_names` for text search."""
+    names = (
+        select(func.string_agg(owners.c.name, aggregate_order_by(literal("\n"), owners.c.position)))
+        .where(owners.c.roll_year == roll_year, owners.c.pin == pin)
+        .scalar_subquery()
+    )
+    connection.execute(
+        update(properties)
+        .where(properties.c.roll_year == roll_year, properties.c.pin == pin)
+        .values(owner_names=names)
     )

@@ -122,10 +122,13 @@ WHERE s.stored AND s.new_change_id IS NOT NULL AND {_IDENTITY_CHANGED}
 # Owner rows exist only for properties whose details page was saved; without them the
 # first owner is the only owner. When the first owner changes and no details page was
 # saved since the last change, the rows go, so the new first owner takes their place.
+# UPDATE_CHANGED clears `owner_names` under the same condition.
+_OWNERS_REPLACED = (
+    "s.stored_first_owner IS DISTINCT FROM s.first_owner AND s.details_fetched_at IS NULL"
+)
 DELETE_REPLACED_OWNERS = text(f"""
 DELETE FROM owners o USING {CHANGED_TABLE} s
-WHERE o.roll_year = s.roll_year AND o.pin = s.pin AND s.stored
-  AND s.stored_first_owner IS DISTINCT FROM s.first_owner AND s.details_fetched_at IS NULL
+WHERE o.roll_year = s.roll_year AND o.pin = s.pin AND s.stored AND {_OWNERS_REPLACED}
 """)  # noqa: S608
 
 _SET_DATA = ",\n        ".join(f"{name} = s.{name}" for name in DATA_COLUMNS)
@@ -143,7 +146,8 @@ WITH updated AS (
             WHEN s.stored_first_owner IS DISTINCT FROM s.first_owner THEN NULL
             ELSE p.details_fetched_at
         END,
-        new_change_id = CASE WHEN {_IDENTITY_CHANGED} THEN NULL ELSE p.new_change_id END
+        new_change_id = CASE WHEN {_IDENTITY_CHANGED} THEN NULL ELSE p.new_change_id END,
+        owner_names = CASE WHEN {_OWNERS_REPLACED} THEN NULL ELSE p.owner_names END
     FROM {CHANGED_TABLE} s
     WHERE p.roll_year = s.roll_year AND p.pin = s.pin AND s.stored
     RETURNING s.data_changed
