@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException
 
 from durban_valuations.api.schemas import Error, ErrorBody
 from durban_valuations.store.database import DatabaseUrlError
+from durban_valuations.store.cursor import InvalidSortError
 from durban_valuations.store.queries import DatabaseNotReadyError
+from durban_valuations.store.search import InvalidSearchError
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,10 @@ def _as_api_error(request: Request, error: Exception) -> ApiError:
         return _validation_error(error.errors())
     if isinstance(error, HTTPException):
         return ApiError(error.status_code, str(error.detail))
+    if isinstance(error, InvalidSearchError):
+        return ApiError(422, str(error), "q")
+    if isinstance(error, InvalidSortError):
+        return ApiError(422, str(error), "sort")
     if isinstance(error, DatabaseUrlError):
         logger.error("invalid database URL on %s %s: %s", request.method, request.url.path, error)
         return ApiError(503, str(error))
@@ -92,6 +98,8 @@ def install_error_handler(app: FastAPI) -> None:
         ApiError,
         RequestValidationError,
         HTTPException,
+        InvalidSearchError,
+        InvalidSortError,
         DatabaseNotReadyError,
         DatabaseUrlError,
         OperationalError,
