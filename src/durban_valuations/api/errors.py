@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from durban_valuations.api.schemas import Error, ErrorBody
-from durban_valuations.store.database import DatabaseUrlError
 from durban_valuations.store.cursor import InvalidSortError
+from durban_valuations.store.database import DatabaseUrlError
 from durban_valuations.store.queries import DatabaseNotReadyError
 from durban_valuations.store.search import InvalidSearchError
 
