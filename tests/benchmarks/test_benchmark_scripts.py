@@ -31,6 +31,23 @@ def free_port() -> int:
         ),
         ("upsert_vs_copy.py", ["--rows", "500", "--repeat", "1"], "rows/s"),
         ("export_memory.py", ["--rows", "600", "--steps", "2", "--repeat", "1"], "peak RSS growth"),
+        (
+            "api_vs_datasette.py",
+            [
+                "--rows",
+                "2000",
+                "--seconds",
+                "1",
+                "--concurrency",
+                "4",
+                "--workers",
+                "2",
+                "--repeat",
+                "1",
+                "--no-datasette",
+            ],
+            "| free-text search |",
+        ),
     ],
 )
 def test_benchmark_script_runs(script: str, arguments: list[str], expected: str) -> None:
@@ -46,3 +63,19 @@ def test_benchmark_script_runs(script: str, arguments: list[str], expected: str)
 
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert expected in finished.stdout
+
+
+def test_api_vs_datasette_names_install_command(tmp_path: Path) -> None:
+    missing = tmp_path / "datasette"
+
+    finished = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "api_vs_datasette.py"), "--datasette", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert finished.returncode != 0
+    assert "pip install datasette" in finished.stderr
+    assert "--no-datasette" in finished.stderr
