@@ -1,4 +1,4 @@
-"""The one error shape: invalid parameters, bad cursors, unknown routes."""
+"""Errors as RFC 9457 problem details: invalid parameters, bad cursors, unknown routes."""
 
 from __future__ import annotations
 
@@ -7,28 +7,27 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from .problem import problem
+
 
 def _error(client: TestClient, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = client.get(url, params=params)
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"status", "message", "parameter"}
-    assert body["error"]["status"] == response.status_code
-    error: dict[str, Any] = body["error"]
-    return error
+    return problem(client.get(url, params=params))
 
 
 def test_error_shape_pinned(client: TestClient) -> None:
     response = client.get("/properties", params={"min_market_value": "cheap"})
 
     assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["cache-control"] == "no-store"
     assert response.json() == {
-        "error": {
-            "status": 422,
-            "message": "invalid min_market_value 'cheap': input should be a valid integer, "
-            "unable to parse string as an integer",
-            "parameter": "min_market_value",
-        }
+        "type": "about:blank",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "detail": "invalid min_market_value 'cheap': input should be a valid integer, "
+        "unable to parse string as an integer",
+        "instance": "/properties",
+        "parameter": "min_market_value",
     }
 
 
@@ -58,9 +57,9 @@ def test_invalid_parameter(
 
     assert error["status"] == 422
     assert error["parameter"] == parameter
-    assert f"invalid {parameter} " in error["message"]
-    assert repr(str(next(iter(params.values())))) in error["message"]
-    assert expected_text in error["message"]
+    assert f"invalid {parameter} " in error["detail"]
+    assert repr(str(next(iter(params.values())))) in error["detail"]
+    assert expected_text in error["detail"]
 
 
 @pytest.mark.parametrize(
@@ -75,9 +74,9 @@ def test_min_above_max(client: TestClient, low: str, high: str, params: dict[str
 
     assert error["status"] == 422
     assert error["parameter"] == low
-    assert low in error["message"]
-    assert high in error["message"]
-    assert f"expected {low} <= {high}" in error["message"]
+    assert low in error["detail"]
+    assert high in error["detail"]
+    assert f"expected {low} <= {high}" in error["detail"]
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "bnVsbA", "WyJyYXRlX251bWJlciIsMSwyXQ"])
@@ -86,7 +85,7 @@ def test_invalid_cursor(client: TestClient, cursor: str) -> None:
 
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert "invalid cursor" in error["message"]
+    assert "invalid cursor" in error["detail"]
 
 
 def test_cursor_of_other_sort(client: TestClient) -> None:
@@ -96,7 +95,7 @@ def test_cursor_of_other_sort(client: TestClient) -> None:
 
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert "issued for other filters or another sort" in error["message"]
+    assert "issued for other filters or another sort" in error["detail"]
 
 
 def test_cursor_of_other_filters(client: TestClient) -> None:
@@ -107,7 +106,7 @@ def test_cursor_of_other_filters(client: TestClient) -> None:
     assert first["next_cursor"] is not None
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert "same filters and sort" in error["message"]
+    assert "same filters and sort" in error["detail"]
 
 
 def test_cursor_not_from_api(client: TestClient) -> None:
@@ -115,7 +114,7 @@ def test_cursor_not_from_api(client: TestClient) -> None:
 
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert error["message"].startswith("invalid cursor")
+    assert error["detail"].startswith("invalid cursor")
 
 
 @pytest.mark.parametrize(
@@ -127,15 +126,19 @@ def test_unknown_parameter_rejected(client: TestClient, path: str, parameter: st
 
     assert error["status"] == 422
     assert error["parameter"] == parameter
-    assert error["message"].startswith(f"unknown query parameter {parameter!r}")
+    assert error["detail"].startswith(f"unknown query parameter {parameter!r}")
 
 
 def test_unknown_route_404(client: TestClient) -> None:
     error = _error(client, "/owners")
-    assert error == {"status": 404, "message": "Not Found", "parameter": None}
+    assert error["status"] == 404
+    assert error["detail"] == "Not Found"
+    assert error["instance"] == "/owners"
+    assert error["parameter"] is None
 
 
 def test_wrong_method_405(client: TestClient) -> None:
     response = client.post("/properties")
     assert response.status_code == 405
-    assert response.json()["error"]["status"] == 405
+    assert problem(response)["status"] == 405
+    assert response.headers["allow"] == "GET"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import socket
@@ -26,6 +27,7 @@ from durban_valuations.store.runs import finish_run, start_run
 from durban_valuations.store.upsert import upsert_properties
 
 from .conftest import PropertyFactory
+from .problem import problem
 
 FORMATS = ("csv", "ndjson", "parquet")
 INTEGER_FIELDS = ("roll_year", "pin", "use_code_number", "market_value")
@@ -329,9 +331,9 @@ def test_export_rejects_bad_parameters(
     response = client.get(f"/properties.{extension}", params=params)
 
     assert response.status_code == 422
-    error = response.json()["error"]
+    error = problem(response)
     assert error["parameter"] == parameter
-    assert message_part in error["message"]
+    assert message_part in error["detail"]
     assert "content-disposition" not in response.headers
 
 
@@ -339,8 +341,8 @@ def test_listing_still_rejects_unknown_parameters(client: TestClient) -> None:
     response = client.get("/properties", params={"suburbb": "PINETOWN"})
 
     assert response.status_code == 422
-    assert "expected one of" in response.json()["error"]["message"]
-    assert "filters" not in response.json()["error"]["message"]
+    assert "expected one of" in problem(response)["detail"]
+    assert "filters" not in problem(response)["detail"]
 
 
 def test_export_without_database_is_503() -> None:
@@ -350,7 +352,7 @@ def test_export_without_database_is_503() -> None:
         response = client.get("/properties.csv")
 
     assert response.status_code == 503
-    assert "database is unreachable" in response.json()["error"]["message"]
+    assert "database is unreachable" in problem(response)["detail"]
 
 
 # Streaming through a real server: enough rows that each file outgrows the socket
@@ -385,20 +387,20 @@ def _insert_generated_properties(engine: Engine, count: int) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served_engine(engine: Engine) -> Iterator[tuple[Engine, int]]:
     """The test database with STREAMED_ROWS properties, served by Uvicorn on 127.0.0.1."""
     _insert_generated_properties(engine, STREAMED_ROWS)
     app = create_app(engine, settings=Settings(_env_file=None, roll_year=2022))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    # Accepted sockets inherit the small send buffer of the listening socket (Linux), so
+    # a client that stops reading blocks the server after a few kilobytes, also when
+    # gzip makes the whole export fit into the default buffers.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    listener.bind(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -407,6 +409,7 @@ def served_engine(engine: Engine) -> Iterator[tuple[Engine, int]]:
     yield engine, port
     server.should_exit = True
     thread.join(timeout=30)
+    listener.close()
 
 
 def _running_copies(engine: Engine) -> int:
@@ -446,12 +449,73 @@ def test_export_streams_whole_roll_over_http(served_engine: tuple[Engine, int]) 
     assert _wait_for(lambda: engine.pool.checkedout() == 0, 10)
 
 
+def _dechunk(body: bytes) -> tuple[bytes, int]:
+    """Decode an HTTP/1.1 chunked body; return the content and the number of chunks."""
+    content = bytearray()
+    chunks = 0
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return bytes(content), chunks
+        content += body[:size]
+        chunks += 1
+        body = body[size + 2 :]
+
+
+def _get_raw(port: int, path: str, headers: str = "") -> tuple[bytes, bytes]:
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(request.encode())
+        received = bytearray()
+        while chunk := connection.recv(1 << 20):
+            received += chunk
+            if received.endswith(b"\r\n0\r\n\r\n"):
+                break
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    return head.lower(), body
+
+
+@pytest.mark.parametrize(
+    ("extension", "row_start"), [("csv", b"2022,"), ("ndjson", b'{"roll_year"')]
+)
+def test_gzip_export_streams_over_http(
+    served_engine: tuple[Engine, int], extension: str, row_start: bytes
+) -> None:
+    _, port = served_engine
+
+    head, body = _get_raw(port, f"/v1/properties.{extension}", "Accept-Encoding: gzip\r\n")
+    compressed, chunks = _dechunk(body)
+    content = gzip.decompress(compressed)
+
+    assert b"content-encoding: gzip" in head
+    assert b"transfer-encoding: chunked" in head
+    assert chunks >= 10
+    lines = content.splitlines()
+    assert sum(line.startswith(row_start) for line in lines) == STREAMED_ROWS
+    assert len(compressed) < len(content) / 3
+
+
+def test_parquet_export_not_gzipped(served_engine: tuple[Engine, int]) -> None:
+    _, port = served_engine
+
+    head, body = _get_raw(port, "/v1/properties.parquet", "Accept-Encoding: gzip\r\n")
+    content, _ = _dechunk(body)
+
+    assert b"content-encoding" not in head
+    assert pq.read_table(io.BytesIO(content)).num_rows == STREAMED_ROWS
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
 @pytest.mark.parametrize("extension", FORMATS)
 def test_disconnect_releases_database_connection(
-    served_engine: tuple[Engine, int], extension: str
+    served_engine: tuple[Engine, int], extension: str, encoding: str
 ) -> None:
     engine, port = served_engine
-    request = f"GET /properties.{extension} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    request = (
+        f"GET /properties.{extension} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Accept-Encoding: {encoding}\r\n\r\n"
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as connection:
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         connection.connect(("127.0.0.1", port))
@@ -473,4 +537,4 @@ def test_export_rejects_search_without_words(client: TestClient, extension: str)
     response = client.get(f"/properties.{extension}", params={"q": "&&&"})
 
     assert response.status_code == 422
-    assert response.json()["error"]["parameter"] == "q"
+    assert problem(response)["parameter"] == "q"

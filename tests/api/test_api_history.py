@@ -20,6 +20,7 @@ from durban_valuations.store.tables import CHANGE_KINDS
 from durban_valuations.store.upsert import mark_not_seen, upsert_properties
 
 from .conftest import roll_2022_properties
+from .problem import problem
 
 PropertyFactory = Callable[..., CleanProperty]
 LONG_AGO = "2000-01-01T00:00:00Z"
@@ -66,11 +67,7 @@ def history_client(loaded_engine: Engine, make_property: PropertyFactory) -> Ite
 
 
 def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert error["status"] == response.status_code
-    return error
+    return problem(response)
 
 
 def _walk(client: TestClient, url: str, params: dict[str, Any]) -> tuple[list[Any], int]:
@@ -135,7 +132,7 @@ def test_runs_bad_parameters(
     error = _error(history_client.get("/runs", params=params))
     assert error["status"] == 422
     assert error["parameter"] == parameter
-    assert text_in_message in error["message"]
+    assert text_in_message in error["detail"]
 
 
 def test_run_detail_with_report(history_client: TestClient) -> None:
@@ -169,7 +166,7 @@ def test_run_detail_errors(
 def test_run_detail_rejects_parameters(history_client: TestClient) -> None:
     error = _error(history_client.get("/runs/2", params={"verbose": 1}))
     assert error["parameter"] == "verbose"
-    assert "takes no query parameters" in error["message"]
+    assert "takes no query parameters" in error["detail"]
 
 
 def test_history_both_rolls(history_client: TestClient) -> None:
@@ -286,7 +283,7 @@ def test_changes_bad_parameters(
     error = _error(history_client.get("/changes", params=params))
     assert error["status"] == 422
     assert error["parameter"] == parameter
-    assert text_in_message in error["message"]
+    assert text_in_message in error["detail"]
 
 
 def test_changes_cursor_of_other_filters(history_client: TestClient) -> None:
@@ -299,7 +296,7 @@ def test_changes_cursor_of_other_filters(history_client: TestClient) -> None:
     error = _error(response)
     assert error["status"] == 422
     assert error["parameter"] == "cursor"
-    assert "same filters" in error["message"]
+    assert "same filters" in error["detail"]
 
 
 def test_changes_forged_cursor(history_client: TestClient) -> None:
@@ -313,4 +310,4 @@ def test_changes_forged_cursor(history_client: TestClient) -> None:
     )
 
     assert error["parameter"] == "cursor"
-    assert error["message"].startswith("invalid cursor")
+    assert error["detail"].startswith("invalid cursor")

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine
 from durban_valuations.api.app import create_app
 from durban_valuations.config.settings import Settings
 
+from .problem import problem
+
 
 def test_rate_number_in_both_rolls(client: TestClient) -> None:
     response = client.get("/properties/10000001")
@@ -54,11 +56,12 @@ def test_unknown_rate_number_404(client: TestClient) -> None:
 
     assert response.status_code == 404
     assert response.json() == {
-        "error": {
-            "status": 404,
-            "message": "no property has rate number 99999999 in the 2022 roll",
-            "parameter": "rate_number",
-        }
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "no property has rate number 99999999 in the 2022 roll",
+        "instance": "/properties/99999999",
+        "parameter": "rate_number",
     }
 
 
@@ -66,8 +69,8 @@ def test_malformed_rate_number_422(client: TestClient) -> None:
     response = client.get("/properties/12ab")
 
     assert response.status_code == 422
-    assert response.json()["error"]["parameter"] == "rate_number"
-    assert "expected 8 digits" in response.json()["error"]["message"]
+    assert problem(response)["parameter"] == "rate_number"
+    assert "expected 8 digits" in problem(response)["detail"]
 
 
 def test_suburbs_counts_and_medians(client: TestClient) -> None:
@@ -114,9 +117,9 @@ def test_database_unreachable_503(unreachable_client: TestClient, url: str) -> N
     response = unreachable_client.get(url)
 
     assert response.status_code == 503
-    error = response.json()["error"]
+    error = problem(response)
     assert error["status"] == 503
-    assert "database is unreachable" in error["message"]
+    assert "database is unreachable" in error["detail"]
     assert error["parameter"] is None
 
 
@@ -130,7 +133,7 @@ def test_ready_unmigrated_503(empty_database_url: str) -> None:
         response = test_client.get("/ready")
 
     assert response.status_code == 503
-    assert "durban-valuations db upgrade" in response.json()["error"]["message"]
+    assert "durban-valuations db upgrade" in problem(response)["detail"]
 
 
 def test_app_resolves_url_from_settings(loaded_engine: Engine, database_url: str) -> None:
@@ -149,4 +152,4 @@ def test_invalid_database_url_503() -> None:
         response = test_client.get("/ready")
 
     assert response.status_code == 503
-    assert "DATABASE_URL" in response.json()["error"]["message"]
+    assert "DATABASE_URL" in problem(response)["detail"]

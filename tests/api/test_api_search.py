@@ -16,6 +16,7 @@ from durban_valuations.store.runs import start_run
 from durban_valuations.store.upsert import save_details, upsert_properties
 
 from .conftest import PropertyFactory
+from .problem import problem
 
 # pin: (address, street name, suburb, first owner, legal description, scheme name, value)
 SEARCH_ROLL: dict[int, tuple[Any, ...]] = {
@@ -163,7 +164,7 @@ def test_search_cursor_of_other_query_rejected(client: TestClient) -> None:
     response = client.get("/properties", params={"q": "road", "cursor": first["next_cursor"]})
 
     assert response.status_code == 422
-    assert response.json()["error"]["parameter"] == "cursor"
+    assert problem(response)["parameter"] == "cursor"
 
 
 @pytest.mark.parametrize(
@@ -200,6 +201,6 @@ def test_search_bad_input(
     response = client.get("/properties", params=params)
 
     assert response.status_code == 422
-    error = response.json()["error"]
+    error = problem(response)
     assert error["parameter"] == parameter
-    assert fragment in error["message"]
+    assert fragment in error["detail"]

@@ -20,6 +20,8 @@ from durban_valuations.site.models import Roll
 from durban_valuations.store.runs import finish_run, start_run
 from durban_valuations.store.upsert import upsert_properties
 
+from .problem import problem
+
 PropertyFactory = Callable[..., CleanProperty]
 
 CATEGORIES = ("Residential", "Business", "Agricultural", None)
@@ -147,11 +149,7 @@ def _roll_item(body: dict[str, Any], roll: str) -> dict[str, Any]:
 
 
 def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert error["status"] == response.status_code
-    return error
+    return problem(response)
 
 
 def test_stats_roll_totals(stats_client: TestClient, generated: list[CleanProperty]) -> None:
@@ -268,7 +266,7 @@ def test_suburb_stats_unknown_404(stats_client: TestClient) -> None:
     assert response.status_code == 404
     error = _error(response)
     assert error["parameter"] == "name"
-    assert error["message"] == (
+    assert error["detail"] == (
         "no property in suburb 'ATLANTIS' in the 2022 roll; GET /suburbs lists the suburb "
         "names with their property counts"
     )
@@ -281,7 +279,7 @@ def test_suburb_stats_empty_roll_404(client: TestClient) -> None:
     response = client.get("/suburbs/UMHLANGA/stats", params={"roll": "full"})
 
     assert response.status_code == 404
-    assert "in the 2022 full roll" in _error(response)["message"]
+    assert "in the 2022 full roll" in _error(response)["detail"]
 
 
 @pytest.mark.parametrize(
@@ -304,7 +302,7 @@ def test_stats_bad_parameters(
     assert response.status_code == 422
     error = _error(response)
     assert error["parameter"] == parameter
-    assert text_in_message in error["message"]
+    assert text_in_message in error["detail"]
 
 
 def test_stats_other_roll_year_left_out(client: TestClient) -> None:

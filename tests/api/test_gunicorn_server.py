@@ -29,6 +29,8 @@ from sqlalchemy import make_url, text
 from durban_valuations.store.database import make_engine
 from durban_valuations.store.migrations import head_revision
 
+from .problem import problem
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG_FILE = REPOSITORY / "gunicorn.conf.py"
 GRACEFUL_TIMEOUT = 30.0
@@ -381,9 +383,9 @@ def test_gunicorn_ready_503_unreachable(start_gunicorn: Callable[..., GunicornSe
     metrics = httpx.get(f"{server.base_url}/metrics", timeout=20)
 
     assert ready.status_code == 503
-    error = ready.json()["error"]
+    error = problem(ready)
     assert error["status"] == 503
-    assert "database is unreachable" in error["message"]
+    assert "database is unreachable" in error["detail"]
     assert metrics.status_code == 200
     assert "durban_valuations_database_up 0.0" in metrics.text
 

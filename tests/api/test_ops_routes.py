@@ -24,6 +24,8 @@ from durban_valuations.store.migrations import alembic_config, head_revision
 from durban_valuations.store.runs import finish_run
 from durban_valuations.store.tables import properties, scrape_runs
 
+from .problem import problem
+
 
 def _settings() -> Settings:
     return Settings(_env_file=None, roll_year=2022)
@@ -89,11 +91,11 @@ def test_ready_503_behind_head(empty_database_url: str) -> None:
         response = test_client.get("/ready")
 
     assert response.status_code == 503
-    error = response.json()["error"]
+    error = problem(response)
     assert error["status"] == 503
-    assert "revision 0001" in error["message"]
-    assert head_revision() in error["message"]
-    assert "durban-valuations db upgrade" in error["message"]
+    assert "revision 0001" in error["detail"]
+    assert head_revision() in error["detail"]
+    assert "durban-valuations db upgrade" in error["detail"]
     assert error["parameter"] is None
 
 
@@ -106,7 +108,7 @@ def test_ready_503_unreachable() -> None:
         metrics_text = _scrape(test_client)
 
     assert response.status_code == 503
-    assert "database is unreachable" in response.json()["error"]["message"]
+    assert "database is unreachable" in problem(response)["detail"]
     assert _metric(metrics_text, "durban_valuations_database_up") == 0.0
     assert _metric(metrics_text, "durban_valuations_properties", roll="full") is None
 
@@ -197,7 +199,7 @@ def test_unhandled_exception_500(loaded_engine: Engine, json_log: io.StringIO) -
 
     assert response.status_code == 500
     assert response.headers["X-Request-ID"] == "fail-1"
-    assert response.json()["error"]["message"].startswith("internal server error")
+    assert problem(response)["detail"].startswith("internal server error")
     before = _metric(metrics_before, exceptions, exception="RuntimeError", **labels) or 0.0
     assert _metric(metrics_after, exceptions, exception="RuntimeError", **labels) == before + 1
     errors_before = _metric(metrics_before, errors, status="500", **labels) or 0.0

@@ -1,9 +1,10 @@
-"""One JSON error shape for every 4xx and 5xx response, produced by one handler."""
+"""RFC 9457 problem details for every 4xx and 5xx response, produced by one handler."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,13 +13,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from durban_valuations.api.schemas import Error, ErrorBody
+from durban_valuations.api.schemas import Error
 from durban_valuations.store.cursor import InvalidSortError
 from durban_valuations.store.database import DatabaseUrlError
 from durban_valuations.store.queries import DatabaseNotReadyError
 from durban_valuations.store.search import InvalidSearchError
 
 logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 DATABASE_UNAVAILABLE = "database is unreachable; check DATABASE_URL and that PostgreSQL is running"
 
@@ -81,15 +84,36 @@ def _as_api_error(request: Request, error: Exception) -> ApiError:
     return ApiError(500, "internal server error; the server log has the details")
 
 
+def problem_title(status: int) -> str:
+    """Return the HTTP reason phrase of `status`, the title of an about:blank problem."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 async def handle_error(request: Request, error: Exception) -> JSONResponse:
-    """Turn any error into `{"error": {"status", "message", "parameter"}}`."""
+    """Turn any error into an RFC 9457 problem details response.
+
+    The response is never stored by caches (`Cache-Control: no-store`), and it keeps the
+    headers of a Starlette HTTPException, such as the Allow header of a 405.
+    """
     api_error = _as_api_error(request, error)
     body = Error(
-        error=ErrorBody(
-            status=api_error.status, message=api_error.message, parameter=api_error.parameter
-        )
+        title=problem_title(api_error.status),
+        status=api_error.status,
+        detail=api_error.message,
+        instance=request.url.path,
+        parameter=api_error.parameter,
     )
-    return JSONResponse(status_code=api_error.status, content=body.model_dump())
+    headers = dict(error.headers or {}) if isinstance(error, HTTPException) else {}
+    headers["Cache-Control"] = "no-store"
+    return JSONResponse(
+        status_code=api_error.status,
+        content=body.model_dump(),
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def install_error_handler(app: FastAPI) -> None:
@@ -108,7 +132,23 @@ def install_error_handler(app: FastAPI) -> None:
         app.add_exception_handler(error_type, handle_error)
 
 
+def problem_response(description: str) -> dict[str, Any]:
+    """Return an OpenAPI response entry whose body is the Error schema as problem+json."""
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+
+
+def add_error_schema(document: dict[str, Any]) -> None:
+    """Add the Error schema to an OpenAPI document whose responses refer to it.
+
+    FastAPI adds only the schemas of models given as `model`, and a `model` response
+    is documented as application/json, so problem_response names the schema itself.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = Error.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {"model": Error, "description": "Invalid parameter."},
-    503: {"model": Error, "description": "Database unreachable or its schema not current."},
+    422: problem_response("Invalid parameter."),
+    503: problem_response("Database unreachable or its schema not current."),
 }

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from durban_valuations.api.caching import check_conditional_request
 from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import ERROR_RESPONSES
 from durban_valuations.api.export_formats import ROW_GROUP_ROWS, ExportFormat
@@ -78,6 +79,9 @@ def _export(request: Request, params: ExportRequest, export_format: ExportFormat
     # The connection outlives this function: the response streams from it and closes it.
     connection = provider.get().connect()
     try:
+        # On the export's own connection, so that a 304 costs one query and no second
+        # pooled connection.
+        check_conditional_request(request, connection)
         if filters.q is not None:
             # The same check as the listing: search text without a word is a 422.
             check_search_text(connection, filters.q)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import Connection
 
+from durban_valuations.api.caching import CONDITIONAL_GET
 from durban_valuations.api.database import get_connection
-from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
+from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.history_params import (
     ChangesRequest,
     RunsRequest,
@@ -30,7 +31,6 @@ from durban_valuations.api.paging import (
     unbind_cursor,
 )
 from durban_valuations.api.params import RATE_NUMBER_PATTERN
-from durban_valuations.api.schemas import Error
 from durban_valuations.config.settings import Settings
 from durban_valuations.store import history, runs
 from durban_valuations.store.cursor import InvalidCursorError
@@ -76,7 +76,7 @@ def list_runs(
 @router.get(
     "/runs/{run_id}",
     response_model=RunDetail,
-    responses={404: {"model": Error, "description": "No run has this id."}, **ERROR_RESPONSES},
+    responses={404: problem_response("No run has this id."), **ERROR_RESPONSES},
     summary="Get one scrape run with its coverage report",
     dependencies=[Depends(reject_unknown_parameters(lambda: None))],
 )
@@ -95,11 +95,11 @@ def get_run(
     "/properties/{rate_number}/history",
     response_model=PropertyHistory,
     responses={
-        404: {"model": Error, "description": "No property has this rate number."},
+        404: problem_response("No property has this rate number."),
         **ERROR_RESPONSES,
     },
     summary="Get the change history of the properties with one rate number",
-    dependencies=[Depends(reject_unknown_parameters(lambda: None))],
+    dependencies=[Depends(reject_unknown_parameters(lambda: None)), CONDITIONAL_GET],
 )
 def get_property_history(
     request: Request,
@@ -125,7 +125,7 @@ def get_property_history(
     response_model=ChangePage,
     responses=ERROR_RESPONSES,
     summary="List property changes recorded after a time",
-    dependencies=[Depends(reject_unknown_parameters(changes_request))],
+    dependencies=[Depends(reject_unknown_parameters(changes_request)), CONDITIONAL_GET],
 )
 def list_changes(
     request: Request,

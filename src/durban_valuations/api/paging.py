@@ -16,14 +16,19 @@ from durban_valuations.api.errors import ApiError
 PAGING_PARAMETERS = frozenset({"cursor", "limit"})
 
 
-def listing_fingerprint(request: Request) -> str:
-    """Return a short digest of the request's query parameters other than cursor and limit."""
+def listing_fingerprint(request: Request, listing: str = "") -> str:
+    """Return a short digest of the request's query parameters other than cursor and limit.
+
+    `listing` tells apart listings whose path, not query, sets a filter.
+    """
     items = sorted(
         (name, value)
         for name, value in request.query_params.multi_items()
         if name not in PAGING_PARAMETERS
     )
-    digest = hashlib.sha256(json.dumps(items).encode()).digest()
+    # Without `listing`, the digest is that of the query alone, as cursors issued before had.
+    keyed: object = [listing, items] if listing else items
+    digest = hashlib.sha256(json.dumps(keyed).encode()).digest()
     return base64.urlsafe_b64encode(digest[:9]).decode()
 
 

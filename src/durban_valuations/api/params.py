@@ -50,7 +50,7 @@ class ExportRequest:
     sort: SortOrder | None
 
 
-def _check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
+def check_range(low_name: str, low: float | None, high_name: str, high: float | None) -> None:
     if low is not None and high is not None and low > high:
         raise ApiError(
             422,
@@ -135,8 +135,8 @@ def filters_request(
 
     FastAPI checks each parameter alone; this checks that each range has low <= high.
     """
-    _check_range("min_market_value", min_market_value, "max_market_value", max_market_value)
-    _check_range("min_extent", min_extent, "max_extent", max_extent)
+    check_range("min_market_value", min_market_value, "max_market_value", max_market_value)
+    check_range("min_extent", min_extent, "max_extent", max_extent)
     return PropertyFilters(
         roll=roll,
         rate_number=rate_number,

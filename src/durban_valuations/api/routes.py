@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import Connection
 
+from durban_valuations.api.caching import CONDITIONAL_GET
 from durban_valuations.api.database import get_connection
-from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
+from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.paging import (
     bind_cursor,
     listing_fingerprint,
@@ -18,7 +19,6 @@ from durban_valuations.api.paging import (
 )
 from durban_valuations.api.params import RATE_NUMBER_PATTERN, ListRequest, list_request
 from durban_valuations.api.schemas import (
-    Error,
     Health,
     PropertyDetail,
     PropertyPage,
@@ -33,6 +33,8 @@ from durban_valuations.store.cursor import InvalidCursorError
 from durban_valuations.store.search import InvalidSearchError
 
 router = APIRouter()
+# Routes that stay unversioned and out of the /v1 prefix.
+health_router = APIRouter()
 
 ConnectionDependency = Annotated[Connection, Depends(get_connection)]
 
@@ -47,7 +49,7 @@ def _settings(request: Request) -> Settings:
     response_model=PropertyPage,
     responses=ERROR_RESPONSES,
     summary="List properties",
-    dependencies=[Depends(reject_unknown_parameters(list_request))],
+    dependencies=[Depends(reject_unknown_parameters(list_request)), CONDITIONAL_GET],
 )
 def list_properties(
     request: Request,
@@ -77,10 +79,11 @@ def list_properties(
     "/properties/{rate_number}",
     response_model=RateNumberProperties,
     responses={
-        404: {"model": Error, "description": "No property has this rate number."},
+        404: problem_response("No property has this rate number."),
         **ERROR_RESPONSES,
     },
     summary="Get the properties with one rate number",
+    dependencies=[CONDITIONAL_GET],
 )
 def get_property(
     request: Request,
@@ -107,7 +110,7 @@ def get_property(
     response_model=list[Suburb],
     responses=ERROR_RESPONSES,
     summary="List suburbs",
-    dependencies=[Depends(reject_unknown_parameters(lambda roll: None))],
+    dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
 def list_suburbs(
     request: Request,
@@ -126,7 +129,7 @@ def list_suburbs(
     ]
 
 
-@router.get(
+@health_router.get(
     "/health",
     response_model=Health,
     summary="Check that the service process is alive",

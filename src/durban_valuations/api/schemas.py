@@ -118,17 +118,21 @@ class Health(BaseModel):
     status: str = Field(description="'ok' when the service process responds.")
 
 
-class ErrorBody(BaseModel):
-    """What failed."""
-
-    status: int = Field(description="HTTP status code, repeated.")
-    message: str = Field(description="What failed, the value involved and what to do.")
-    parameter: str | None = Field(
-        default=None, description="Request parameter that caused the error, if any."
-    )
-
-
 class Error(BaseModel):
-    """The body of every 4xx and 5xx response."""
+    """An RFC 9457 problem details object: the body of every 4xx and 5xx response.
 
-    error: ErrorBody
+    Sent with the media type application/problem+json.
+    """
+
+    type: str = Field(
+        default="about:blank",
+        description="'about:blank': the problem is what the HTTP status code says, and "
+        "`title` is its reason phrase.",
+    )
+    title: str = Field(description="HTTP reason phrase of the status, for example 'Not Found'.")
+    status: int = Field(description="HTTP status code, repeated.")
+    detail: str = Field(description="What failed, the value involved and what to do.")
+    instance: str = Field(description="Path of the request that failed.")
+    parameter: str | None = Field(
+        default=None, description="Request parameter that caused the error, or null."
+    )

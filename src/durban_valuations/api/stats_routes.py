@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import Connection
 
+from durban_valuations.api.caching import CONDITIONAL_GET, completed_run
 from durban_valuations.api.database import get_connection
-from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
+from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.paging import reject_unknown_parameters
-from durban_valuations.api.schemas import Error
 from durban_valuations.api.stats_cache import RunCache
 from durban_valuations.api.stats_schemas import (
     CategoryStatistics,
@@ -63,7 +63,7 @@ def _statistics(
     settings: Settings = request.app.state.settings
     cache: RunCache[Statistics] = request.app.state.statistics_cache
     roll_year = settings.roll_year
-    run = stats.last_completed_run(connection, roll_year)
+    run = completed_run(request, connection)
 
     def compute() -> Statistics:
         rolls = stats.compute_statistics(connection, roll_year, roll=roll, suburb=suburb)
@@ -85,7 +85,7 @@ def _statistics(
     response_model=Statistics,
     responses=ERROR_RESPONSES,
     summary="Get market value statistics of the roll",
-    dependencies=[Depends(reject_unknown_parameters(lambda roll: None))],
+    dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
 def get_statistics(
     request: Request, connection: ConnectionDependency, roll: RollQuery = None
@@ -106,15 +106,13 @@ def get_statistics(
     "/suburbs/{name:path}/stats",
     response_model=Statistics,
     responses={
-        404: {
-            "model": Error,
-            "description": "No property of the roll year, or of the requested roll, is in "
-            "this suburb.",
-        },
+        404: problem_response(
+            "No property of the roll year, or of the requested roll, is in this suburb."
+        ),
         **ERROR_RESPONSES,
     },
     summary="Get market value statistics of one suburb",
-    dependencies=[Depends(reject_unknown_parameters(lambda roll: None))],
+    dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
 def get_suburb_statistics(
     request: Request,
