@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from durban_valuations import __version__
@@ -13,6 +13,7 @@ from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import install_error_handler
 from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
+from durban_valuations.api.paging import reject_nul_characters
 from durban_valuations.api.routes import router
 from durban_valuations.api.stats_cache import RunCache
 from durban_valuations.api.stats_routes import router as stats_router
@@ -51,6 +52,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine_provider = provider
