@@ -85,6 +85,14 @@ def database_url(
     yield from _create_database(admin_engine, postgres_server_url, template_database)
 
 
+@pytest.fixture(scope="module")
+def module_database_url(
+    admin_engine: Engine, postgres_server_url: str, template_database: str
+) -> Iterator[str]:
+    """SQLAlchemy URL of a fresh, migrated database that the tests of one module share."""
+    yield from _create_database(admin_engine, postgres_server_url, template_database)
+
+
 @pytest.fixture
 def empty_database_url(admin_engine: Engine, postgres_server_url: str) -> Iterator[str]:
     """SQLAlchemy URL of a fresh database with no tables, for migration tests."""
@@ -150,7 +158,7 @@ def build_property(pin: int, **overrides: Any) -> CleanProperty:
     return CleanProperty(**values, **raw)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_property() -> PropertyFactory:
     """Factory of CleanProperty test rows: `make_property(pin, **field_overrides)`."""
     return build_property

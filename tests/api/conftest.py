@@ -93,14 +93,23 @@ def _details_of_pin_2() -> PropertyDetails:
     )
 
 
-@pytest.fixture
-def loaded_engine(engine: Engine, make_property: PropertyFactory) -> Engine:
-    """The test database holding ROLL_2022, details of pin 2, and pin 1 of the 2021 roll."""
+def load_roll_2022(engine: Engine, make_property: PropertyFactory) -> int:
+    """Insert ROLL_2022, details of pin 2 and pin 1 of the 2021 roll in a new run.
+
+    Returns the id of the run, which is still running.
+    """
     with engine.begin() as connection:
         run_id = start_run(connection, 2022, "all", "http://127.0.0.1:8001")
         upsert_properties(connection, 2022, run_id, roll_2022_properties(make_property))
         save_details(connection, 2022, 2, _details_of_pin_2())
         upsert_properties(connection, 2021, run_id, [make_property(1, rate_number="10000001")])
+    return run_id
+
+
+@pytest.fixture
+def loaded_engine(engine: Engine, make_property: PropertyFactory) -> Engine:
+    """The test database holding ROLL_2022, details of pin 2, and pin 1 of the 2021 roll."""
+    load_roll_2022(engine, make_property)
     return engine
 
 

@@ -311,3 +311,16 @@ def test_changes_forged_cursor(history_client: TestClient) -> None:
 
     assert error["parameter"] == "cursor"
     assert error["detail"].startswith("invalid cursor")
+
+
+def test_run_detail_of_running_run(history_client: TestClient, loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as connection:
+        run_id = start_run(connection, 2022, "full", "http://127.0.0.1:8001", scope="PINETOWN")
+
+    response = history_client.get(f"/runs/{run_id}")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "running"
+    assert body["finished_at"] is None
+    assert body["report"] == {"scope": "PINETOWN"}

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
@@ -18,6 +18,7 @@ from durban_valuations.api.errors import add_error_schema, install_error_handler
 from durban_valuations.api.export_formats import ExportFormat
 from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
+from durban_valuations.api.paging import reject_nul_characters
 from durban_valuations.api.routes import health_router, router
 from durban_valuations.api.stats_cache import RunCache
 from durban_valuations.api.stats_routes import router as stats_router
@@ -78,6 +79,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.settings = settings
     app.state.engine_provider = provider

@@ -31,6 +31,7 @@ from durban_valuations.site.models import Roll
 from durban_valuations.store import queries
 from durban_valuations.store.cursor import InvalidCursorError
 from durban_valuations.store.filters import PropertyFilters
+from durban_valuations.store.value_limits import BIGINT_MAX, INTEGER_MAX
 
 router = APIRouter()
 
@@ -90,22 +91,29 @@ def compat_filters(
         Query(description="Owner names containing this text, case-insensitive.", **_TEXT),
     ] = None,
     use_code: Annotated[
-        int | None, Query(description="Use code number, for example 47 for vacant land.", ge=0)
+        int | None,
+        Query(description="Use code number, for example 47 for vacant land.", ge=0, le=INTEGER_MAX),
     ] = None,
     rating_category: Annotated[
         str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
     ] = None,
     min_market_value: Annotated[
-        int | None, Query(description="Lowest market value in whole rands, inclusive.", ge=0)
+        int | None,
+        Query(description="Lowest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
     ] = None,
     max_market_value: Annotated[
-        int | None, Query(description="Highest market value in whole rands, inclusive.", ge=0)
+        int | None,
+        Query(description="Highest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
     ] = None,
     min_registered_extent: Annotated[
-        float | None, Query(description="Smallest registered extent in m², inclusive.", ge=0)
+        float | None,
+        Query(
+            description="Smallest registered extent in m², inclusive.", ge=0, allow_inf_nan=False
+        ),
     ] = None,
     max_registered_extent: Annotated[
-        float | None, Query(description="Largest registered extent in m², inclusive.", ge=0)
+        float | None,
+        Query(description="Largest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
     ] = None,
 ) -> PropertyFilters:
     """Build the store filters from the parameters named after the result columns."""

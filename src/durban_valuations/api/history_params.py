@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 from durban_valuations.api.errors import ApiError
 from durban_valuations.site.models import Roll
 from durban_valuations.store.history import ChangeKind
+from durban_valuations.store.value_limits import INTEGER_MAX
 
 RUNS_DEFAULT_LIMIT = 20
 RUNS_MAX_LIMIT = 100
@@ -50,7 +51,11 @@ def runs_request(
     ] = None,
     before_id: Annotated[
         int | None,
-        Query(description="Only runs with an id below this one. Not together with cursor.", ge=1),
+        Query(
+            description="Only runs with an id below this one. Not together with cursor.",
+            ge=1,
+            le=INTEGER_MAX,
+        ),
     ] = None,
 ) -> RunsRequest:
     """Build the request, rejecting `cursor` and `before_id` together."""

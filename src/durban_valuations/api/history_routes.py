@@ -34,6 +34,7 @@ from durban_valuations.api.params import RATE_NUMBER_PATTERN
 from durban_valuations.config.settings import Settings
 from durban_valuations.store import history, runs
 from durban_valuations.store.cursor import InvalidCursorError
+from durban_valuations.store.value_limits import INTEGER_MAX
 
 router = APIRouter()
 
@@ -79,10 +80,12 @@ def list_runs(
     responses={404: problem_response("No run has this id."), **ERROR_RESPONSES},
     summary="Get one scrape run with its coverage report",
     dependencies=[Depends(reject_unknown_parameters(lambda: None))],
+    # The report is returned as stored: a key it lacks is left out, not set to null.
+    response_model_exclude_unset=True,
 )
 def get_run(
     connection: ConnectionDependency,
-    run_id: Annotated[int, Path(description="Id of the scrape run.", ge=1)],
+    run_id: Annotated[int, Path(description="Id of the scrape run.", ge=1, le=INTEGER_MAX)],
 ) -> RunDetail:
     """Return every column of one run, including the per-roll coverage report."""
     run = runs.get_run(connection, run_id)

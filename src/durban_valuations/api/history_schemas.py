@@ -39,11 +39,23 @@ class RollCoverage(BaseModel):
 
 
 class RunReport(BaseModel):
-    """Coverage report of a run; keys besides `rolls` pass through unchanged."""
+    """Report of a run: its scope from the start, the coverage once it finishes.
+
+    A key the stored report lacks is left out; other keys pass through unchanged.
+    """
 
     model_config = ConfigDict(extra="allow")
 
-    rolls: list[RollCoverage] = Field(description="Coverage of each roll the run crawled.")
+    scope: str | None = Field(
+        default=None,
+        description="all, or the suburbs of a limited run. A scrape resumes only an "
+        "unfinished run of the same scope.",
+    )
+    rolls: list[RollCoverage] | None = Field(
+        default=None,
+        description="Coverage of each roll the run crawled. Null until the scraper "
+        "finishes the run.",
+    )
 
 
 class RunSummary(BaseModel):
@@ -82,7 +94,7 @@ class RunSummary(BaseModel):
 class RunDetail(RunSummary):
     """One scrape run with every column, including its coverage report."""
 
-    report: RunReport | None = Field(description="Null until the run finishes.")
+    report: RunReport | None = Field(description="Null when the run was finished without a report.")
 
 
 class RunPage(BaseModel):

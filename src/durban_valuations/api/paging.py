@@ -11,6 +11,7 @@ from collections.abc import Callable
 from fastapi import Request, params
 
 from durban_valuations.api.errors import ApiError
+from durban_valuations.store.value_limits import fits_text
 
 # Parameters that may change between the pages of one listing.
 PAGING_PARAMETERS = frozenset({"cursor", "limit"})
@@ -96,3 +97,20 @@ def reject_unknown_parameters(*functions: Callable[..., object]) -> Callable[[Re
                 raise ApiError(422, f"unknown query parameter {name!r}: {hint}", name)
 
     return check
+
+
+def reject_nul_characters(request: Request) -> None:
+    """Reject a path or query parameter value that contains NUL (U+0000).
+
+    PostgreSQL text never contains NUL, so such a value would fail the query with a
+    server error. The app installs this check for every route.
+    """
+    parameters = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in parameters:
+        if not fits_text(str(value)):
+            raise ApiError(
+                422,
+                f"invalid {name} {value!r}: it contains a NUL character (\\x00), which no "
+                "value in the database can contain; remove it",
+                name,
+            )

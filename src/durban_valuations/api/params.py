@@ -12,6 +12,7 @@ from durban_valuations.api.errors import ApiError
 from durban_valuations.site.models import Roll
 from durban_valuations.store.cursor import RELEVANCE, SORT_FIELDS, SortOrder, parse_sort
 from durban_valuations.store.filters import PropertyFilters
+from durban_valuations.store.value_limits import BIGINT_MAX, INTEGER_MAX
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -99,22 +100,29 @@ def filters_request(
         str | None, Query(description="Deeds town, whole name, case-insensitive.", **_TEXT)
     ] = None,
     use_code: Annotated[
-        int | None, Query(description="Use code number, for example 47 for vacant land.", ge=0)
+        int | None,
+        Query(description="Use code number, for example 47 for vacant land.", ge=0, le=INTEGER_MAX),
     ] = None,
     rating_category: Annotated[
         str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
     ] = None,
     min_market_value: Annotated[
-        int | None, Query(description="Lowest market value in whole rands, inclusive.", ge=0)
+        int | None,
+        Query(description="Lowest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
     ] = None,
     max_market_value: Annotated[
-        int | None, Query(description="Highest market value in whole rands, inclusive.", ge=0)
+        int | None,
+        Query(description="Highest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
     ] = None,
     min_extent: Annotated[
-        float | None, Query(description="Smallest registered extent in m², inclusive.", ge=0)
+        float | None,
+        Query(
+            description="Smallest registered extent in m², inclusive.", ge=0, allow_inf_nan=False
+        ),
     ] = None,
     max_extent: Annotated[
-        float | None, Query(description="Largest registered extent in m², inclusive.", ge=0)
+        float | None,
+        Query(description="Largest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
     ] = None,
     owner: Annotated[
         str | None,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from durban_valuations.store.value_limits import fits_bigint, fits_numeric, fits_text
+
 SORT_FIELDS = ("rate_number", "market_value", "registered_extent", "suburb")
 # Sorts by the rank of a full-text search, best match first; it needs search text.
 RELEVANCE = "relevance"
@@ -77,18 +79,22 @@ def encode_cursor(cursor: Cursor) -> str:
 def _decode_value(field: str, value: Any) -> SortValue:
     if value is None:
         return None
-    if field in ("rate_number", "suburb") and isinstance(value, str):
+    if field in ("rate_number", "suburb") and isinstance(value, str) and fits_text(value):
         return value
-    if field == "market_value" and isinstance(value, int) and not isinstance(value, bool):
+    # `type(value) is int` rejects bool, which isinstance(value, int) accepts.
+    if field == "market_value" and type(value) is int and fits_bigint(value):
         return value
     if field == RELEVANCE and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if field == "registered_extent" and isinstance(value, str):
         try:
-            return Decimal(value)
+            extent = Decimal(value)
         except InvalidOperation:
             pass
-    raise InvalidCursorError(f"invalid cursor: its {field} value {value!r} has the wrong type")
+        else:
+            if fits_numeric(extent):
+                return extent
+    raise InvalidCursorError(f"invalid cursor: its {field} value {value!r} is not valid")
 
 
 def decode_cursor(token: str, order: SortOrder) -> Cursor:
@@ -114,6 +120,6 @@ def decode_cursor(token: str, order: SortOrder) -> Cursor:
             f"invalid cursor: it was issued for sort={sort}, not sort={order}; "
             f"repeat the request with sort={sort} or without the cursor"
         )
-    if not isinstance(pin, int) or isinstance(pin, bool):
-        raise InvalidCursorError("invalid cursor: its pin is not an integer")
+    if not isinstance(pin, int) or isinstance(pin, bool) or not fits_bigint(pin):
+        raise InvalidCursorError("invalid cursor: its pin is not a valid integer")
     return Cursor(order, _decode_value(order.field, value), pin)

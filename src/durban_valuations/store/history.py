@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select, Text, exists, literal, null, select, 
 from durban_valuations.site.models import Roll
 from durban_valuations.store.cursor import InvalidCursorError
 from durban_valuations.store.tables import properties, property_change_rows
+from durban_valuations.store.value_limits import fits_bigint
 
 
 class ChangeKind(enum.StrEnum):
@@ -111,7 +112,13 @@ def decode_change_cursor(token: str) -> tuple[datetime, int]:
         raise InvalidCursorError(
             "invalid cursor: expected the next_cursor value of a previous page"
         ) from error
-    if not isinstance(change_id, int) or isinstance(change_id, bool) or changed_at.tzinfo is None:
+    valid = (
+        isinstance(change_id, int)
+        and not isinstance(change_id, bool)
+        and fits_bigint(change_id)
+        and changed_at.tzinfo is not None
+    )
+    if not valid:
         raise InvalidCursorError(
             "invalid cursor: expected the next_cursor value of a previous page"
         )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from durban_valuations.store.cursor import InvalidCursorError
 from durban_valuations.store.tables import ROLLS, RUN_ROLLS, RUN_STATUSES, scrape_runs
+from durban_valuations.store.value_limits import fits_integer
 
 FINAL_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
 
@@ -265,6 +266,7 @@ def decode_run_cursor(token: str) -> int:
         and payload[0] == "run"
         and isinstance(payload[1], int)
         and not isinstance(payload[1], bool)
+        and fits_integer(payload[1])
     )
     if not valid:
         raise InvalidCursorError(
