@@ -25,13 +25,24 @@ from durban_valuations.api.paging import (
     reject_unknown_parameters,
     unbind_cursor,
 )
-from durban_valuations.api.params import DEFAULT_LIMIT, MAX_LIMIT, check_range
+from durban_valuations.api.params import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MaxExtentQuery,
+    MaxMarketValueQuery,
+    MinExtentQuery,
+    MinMarketValueQuery,
+    OwnerQuery,
+    RateNumberContainsQuery,
+    RatingCategoryQuery,
+    UseCodeQuery,
+    check_range,
+)
 from durban_valuations.config.settings import Settings
 from durban_valuations.site.models import Roll
 from durban_valuations.store import queries
 from durban_valuations.store.cursor import InvalidCursorError
 from durban_valuations.store.filters import PropertyFilters
-from durban_valuations.store.value_limits import BIGINT_MAX, INTEGER_MAX
 
 router = APIRouter()
 
@@ -74,10 +85,7 @@ class ResultPage(BaseModel):
 
 
 def compat_filters(
-    rate_number: Annotated[
-        str | None,
-        Query(description="Rate numbers containing these 1 to 8 digits.", pattern=r"^[0-9]{1,8}$"),
-    ] = None,
+    rate_number: RateNumberContainsQuery = None,
     street: Annotated[
         str | None,
         Query(description="Street names (of the Address) containing this text.", **_TEXT),
@@ -86,35 +94,13 @@ def compat_filters(
         str | None,
         Query(description="Suburb (of the Address), whole name, case-insensitive.", **_TEXT),
     ] = None,
-    first_owner: Annotated[
-        str | None,
-        Query(description="Owner names containing this text, case-insensitive.", **_TEXT),
-    ] = None,
-    use_code: Annotated[
-        int | None,
-        Query(description="Use code number, for example 47 for vacant land.", ge=0, le=INTEGER_MAX),
-    ] = None,
-    rating_category: Annotated[
-        str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
-    ] = None,
-    min_market_value: Annotated[
-        int | None,
-        Query(description="Lowest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
-    ] = None,
-    max_market_value: Annotated[
-        int | None,
-        Query(description="Highest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
-    ] = None,
-    min_registered_extent: Annotated[
-        float | None,
-        Query(
-            description="Smallest registered extent in m², inclusive.", ge=0, allow_inf_nan=False
-        ),
-    ] = None,
-    max_registered_extent: Annotated[
-        float | None,
-        Query(description="Largest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
-    ] = None,
+    first_owner: OwnerQuery = None,
+    use_code: UseCodeQuery = None,
+    rating_category: RatingCategoryQuery = None,
+    min_market_value: MinMarketValueQuery = None,
+    max_market_value: MaxMarketValueQuery = None,
+    min_registered_extent: MinExtentQuery = None,
+    max_registered_extent: MaxExtentQuery = None,
 ) -> PropertyFilters:
     """Build the store filters from the parameters named after the result columns."""
     check_range("min_market_value", min_market_value, "max_market_value", max_market_value)

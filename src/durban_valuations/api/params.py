@@ -61,6 +61,40 @@ def check_range(low_name: str, low: float | None, high_name: str, high: float | 
         )
 
 
+# Parameter declarations shared by the listing, the exports and the compatibility route.
+RateNumberContainsQuery = Annotated[
+    str | None,
+    Query(description="Rate numbers containing these 1 to 8 digits.", pattern=r"^[0-9]{1,8}$"),
+]
+OwnerQuery = Annotated[
+    str | None,
+    Query(description="Owner names containing this text, case-insensitive.", **_TEXT),
+]
+UseCodeQuery = Annotated[
+    int | None,
+    Query(description="Use code number, for example 47 for vacant land.", ge=0, le=INTEGER_MAX),
+]
+RatingCategoryQuery = Annotated[
+    str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
+]
+MinMarketValueQuery = Annotated[
+    int | None,
+    Query(description="Lowest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
+]
+MaxMarketValueQuery = Annotated[
+    int | None,
+    Query(description="Highest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
+]
+MinExtentQuery = Annotated[
+    float | None,
+    Query(description="Smallest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
+]
+MaxExtentQuery = Annotated[
+    float | None,
+    Query(description="Largest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
+]
+
+
 def _checked_sort(sort: str | None, filters: PropertyFilters) -> SortOrder | None:
     """Parse `sort`; relevance needs a search text."""
     order = None if sort is None else parse_sort(sort)
@@ -77,10 +111,7 @@ def filters_request(
         str | None,
         Query(description="Exact rate number, 8 digits.", pattern=RATE_NUMBER_PATTERN),
     ] = None,
-    rate_number_contains: Annotated[
-        str | None,
-        Query(description="Rate numbers containing these 1 to 8 digits.", pattern=r"^[0-9]{1,8}$"),
-    ] = None,
+    rate_number_contains: RateNumberContainsQuery = None,
     suburb: Annotated[
         str | None, Query(description="Suburb, whole name, case-insensitive.", **_TEXT)
     ] = None,
@@ -99,35 +130,13 @@ def filters_request(
     deeds_town: Annotated[
         str | None, Query(description="Deeds town, whole name, case-insensitive.", **_TEXT)
     ] = None,
-    use_code: Annotated[
-        int | None,
-        Query(description="Use code number, for example 47 for vacant land.", ge=0, le=INTEGER_MAX),
-    ] = None,
-    rating_category: Annotated[
-        str | None, Query(description="Rating category, whole name, case-insensitive.", **_TEXT)
-    ] = None,
-    min_market_value: Annotated[
-        int | None,
-        Query(description="Lowest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
-    ] = None,
-    max_market_value: Annotated[
-        int | None,
-        Query(description="Highest market value in whole rands, inclusive.", ge=0, le=BIGINT_MAX),
-    ] = None,
-    min_extent: Annotated[
-        float | None,
-        Query(
-            description="Smallest registered extent in m², inclusive.", ge=0, allow_inf_nan=False
-        ),
-    ] = None,
-    max_extent: Annotated[
-        float | None,
-        Query(description="Largest registered extent in m², inclusive.", ge=0, allow_inf_nan=False),
-    ] = None,
-    owner: Annotated[
-        str | None,
-        Query(description="Owner names containing this text, case-insensitive.", **_TEXT),
-    ] = None,
+    use_code: UseCodeQuery = None,
+    rating_category: RatingCategoryQuery = None,
+    min_market_value: MinMarketValueQuery = None,
+    max_market_value: MaxMarketValueQuery = None,
+    min_extent: MinExtentQuery = None,
+    max_extent: MaxExtentQuery = None,
+    owner: OwnerQuery = None,
     q: Annotated[
         str | None,
         Query(
