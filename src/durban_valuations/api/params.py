@@ -96,7 +96,7 @@ MaxExtentQuery = Annotated[
 
 
 def _checked_sort(sort: str | None, filters: PropertyFilters) -> SortOrder | None:
-    """Parse `sort`; relevance needs a search text."""
+    """Parse `sort`, and reject relevance without search text."""
     order = None if sort is None else parse_sort(sort)
     if order is not None and order.field == RELEVANCE and filters.q is None:
         raise ApiError(
