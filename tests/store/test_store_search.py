@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from durban_valuations.clean.models import CleanProperty
 from durban_valuations.site.models import PropertyDetails, Roll
 from durban_valuations.store.filters import PropertyFilters, filter_conditions
-from durban_valuations.store.queries import list_properties
+from durban_valuations.store.queries import list_properties, listing_statement
 from durban_valuations.store.runs import start_run
 from durban_valuations.store.search import InvalidSearchError, check_search_text
 from durban_valuations.store.tables import properties
@@ -177,3 +177,34 @@ def test_indexes_serve_selective_searches(
     # A plain index scan says "using", a bitmap index scan "on".
     assert re.search(rf"Index Scan (using|on) {index}\b", plan), plan
     assert f"actual rows={expected_count} " in plan, plan
+
+
+def test_suburb_first_page_reads_one_page(generated_engine: Engine) -> None:
+    # A small suburb whose rate numbers come last: walking the rate-number index would
+    # read nearly every row, the suburb index returns the first page in order.
+    with generated_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO properties (roll_year, pin, roll, ptype, ftype, details_href, "
+                "rate_number, legal_description, address, suburb, is_remainder, "
+                "raw_rate_number, raw_legal_description, "
+                "raw_address, raw_first_owner, raw_use_code, raw_rating_category, "
+                "raw_market_value, raw_registered_extent, first_seen_run_id) "
+                "SELECT 2022, 900000 + g, 'full', 'F', 'R', '/d', '9' || lpad(g::text, 7, '0'), "
+                "'ERF ' || g || ' of ATLANTIS', g || ' SEA ROAD, ATLANTIS', 'ATLANTIS', false, "
+                "'', '', '', '', '', '', '', '', first_seen_run_id "
+                "FROM generate_series(1, 200) AS g, "
+                "(SELECT first_seen_run_id FROM properties LIMIT 1) AS run"
+            )
+        )
+    with generated_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE properties"))
+    statement = listing_statement(PropertyFilters(roll_year=2022, suburb="atlantis")).limit(51)
+    compiled = statement.compile(dialect=postgresql.dialect())
+    explain = f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {compiled}"
+    with generated_engine.connect() as connection:
+        plan = "\n".join(connection.exec_driver_sql(explain, compiled.params).scalars())
+
+    assert "ix_properties_suburb_lower_rate_number" in plan, plan
+    assert "Sort" not in plan, plan
+    assert "Rows Removed by Filter" not in plan, plan

@@ -321,8 +321,14 @@ class RunSighting(Base):
 # Expression indexes for the case-insensitive filters of the query layer. They serve
 # equality on lower(column), and the street-name index serves prefix matches. Substring
 # searches (street, owner) scan the table, because a trigram index would need the
-# pg_trgm extension.
-Index("ix_properties_suburb_lower", func.lower(Property.suburb))
+# pg_trgm extension. The suburb index also returns a suburb's listing in rate-number
+# order (migration 0007).
+Index(
+    "ix_properties_suburb_lower_rate_number",
+    func.lower(Property.suburb),
+    Property.rate_number,
+    Property.pin,
+)
 Index(
     "ix_properties_street_name_prefix",
     func.lower(Property.street_name).label("street_name_lower"),
