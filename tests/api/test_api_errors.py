@@ -58,7 +58,8 @@ def test_invalid_parameter(
     assert error["status"] == 422
     assert error["parameter"] == parameter
     assert f"invalid {parameter} " in error["detail"]
-    assert repr(str(next(iter(params.values())))) in error["detail"]
+    # The message repeats the value sent, cut after 80 characters.
+    assert repr(str(next(iter(params.values()))))[:77] in error["detail"]
     assert expected_text in error["detail"]
 
 
@@ -132,7 +133,10 @@ def test_unknown_parameter_rejected(client: TestClient, path: str, parameter: st
 def test_unknown_route_404(client: TestClient) -> None:
     error = _error(client, "/owners")
     assert error["status"] == 404
-    assert error["detail"] == "Not Found"
+    assert error["detail"] == (
+        "no route matches /owners; the routes are listed in /openapi.json "
+        "(data routes start with /v1)"
+    )
     assert error["instance"] == "/owners"
     assert error["parameter"] is None
 
@@ -140,5 +144,25 @@ def test_unknown_route_404(client: TestClient) -> None:
 def test_wrong_method_405(client: TestClient) -> None:
     response = client.post("/properties")
     assert response.status_code == 405
-    assert problem(response)["status"] == 405
+    body = problem(response)
+    assert body["status"] == 405
+    assert body["detail"] == "method POST is not allowed on /properties; use GET"
     assert response.headers["allow"] == "GET"
+
+
+def test_long_value_cut_in_message(client: TestClient) -> None:
+    error = _error(client, "/v1/properties", {"q": "x" * 300})
+    assert error["status"] == 422
+    assert error["parameter"] == "q"
+    assert "x" * 76 + "..." in error["detail"]
+    assert "x" * 80 not in error["detail"]
+    assert error["detail"].endswith("string should have at most 200 characters")
+
+
+def test_unmigrated_database_503(empty_database_url: str) -> None:
+    from durban_valuations.api.app import create_app
+
+    with TestClient(create_app(empty_database_url)) as unmigrated:
+        error = problem(unmigrated.get("/v1/properties"))
+    assert error["status"] == 503
+    assert "run `durban-valuations db upgrade`" in error["detail"]

@@ -186,6 +186,11 @@ def check_environment(config: EnvironmentConfig) -> None:
 
 def check_image_tag(tag: object) -> str:
     """Return the image tag given with -c image_tag=TAG, or raise ConfigError."""
+    if tag is None:
+        raise ConfigError(
+            "missing image_tag: pass the tag of an image in the ECR repository with "
+            "-c image_tag=TAG (the deploy workflow uses the full commit SHA)"
+        )
     if not isinstance(tag, str) or not _IMAGE_TAG.fullmatch(tag):
         raise ConfigError(
             f"image_tag={tag!r}: pass the tag of an image in the ECR repository with "

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from psycopg.errors import UndefinedColumn, UndefinedTable
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException
 
 from durban_valuations.api.schemas import Error
@@ -23,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
+SCHEMA_NOT_MIGRATED = (
+    "database schema is not migrated: a table or column is missing; run "
+    "`durban-valuations db upgrade` (GET /ready shows the revision)"
+)
 DATABASE_UNAVAILABLE = "database is unreachable; check DATABASE_URL and that PostgreSQL is running"
 
 # Valid-value descriptions for parameters whose validator message would show a regex.
@@ -45,6 +50,18 @@ class ApiError(Exception):
         self.parameter = parameter
 
 
+# Longest sent value an error message repeats; a longer one is cut with "...".
+SHOWN_VALUE_CHARACTERS = 80
+
+
+def _shown(value: object) -> str:
+    """Return repr(value), cut to SHOWN_VALUE_CHARACTERS."""
+    text = repr(value)
+    if len(text) <= SHOWN_VALUE_CHARACTERS:
+        return text
+    return f"{text[: SHOWN_VALUE_CHARACTERS - 3]}..."
+
+
 def _validation_error(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     """Describe the first failed parameter: its name, the value sent and what is expected."""
     first = errors[0]
@@ -54,10 +71,24 @@ def _validation_error(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     if first.get("type") == "missing":
         message = f"missing required parameter {parameter}"
     else:
-        message = f"invalid {parameter} {first.get('input')!r}: {expected[0].lower()}{expected[1:]}"
+        shown = _shown(first.get("input"))
+        message = f"invalid {parameter} {shown}: {expected[0].lower()}{expected[1:]}"
     if len(errors) > 1:
         message += f" ({len(errors) - 1} more invalid parameter(s))"
     return ApiError(422, message, parameter)
+
+
+def _http_detail(request: Request, error: HTTPException) -> str:
+    """Return the detail of a routing error, naming the path and where the routes are listed."""
+    if error.status_code == 404 and error.detail == "Not Found":
+        return (
+            f"no route matches {request.url.path}; the routes are listed in /openapi.json "
+            "(data routes start with /v1)"
+        )
+    if error.status_code == 405 and error.detail == "Method Not Allowed":
+        allowed = (error.headers or {}).get("Allow", "GET")
+        return f"method {request.method} is not allowed on {request.url.path}; use {allowed}"
+    return str(error.detail)
 
 
 def _as_api_error(request: Request, error: Exception) -> ApiError:
@@ -66,7 +97,7 @@ def _as_api_error(request: Request, error: Exception) -> ApiError:
     if isinstance(error, RequestValidationError):
         return _validation_error(error.errors())
     if isinstance(error, HTTPException):
-        return ApiError(error.status_code, str(error.detail))
+        return ApiError(error.status_code, _http_detail(request, error))
     if isinstance(error, InvalidSearchError):
         return ApiError(422, str(error), "q")
     if isinstance(error, InvalidSortError):
@@ -77,6 +108,16 @@ def _as_api_error(request: Request, error: Exception) -> ApiError:
     if isinstance(error, DatabaseNotReadyError):
         logger.error("database not ready on %s %s: %s", request.method, request.url.path, error)
         return ApiError(503, str(error))
+    if isinstance(error, ProgrammingError) and isinstance(
+        error.orig, UndefinedTable | UndefinedColumn
+    ):
+        logger.error(
+            "database schema not migrated on %s %s: %s",
+            request.method,
+            request.url.path,
+            error.orig,
+        )
+        return ApiError(503, SCHEMA_NOT_MIGRATED)
     if isinstance(error, OperationalError):
         logger.error("database unreachable on %s %s: %s", request.method, request.url.path, error)
         return ApiError(503, DATABASE_UNAVAILABLE)
@@ -127,6 +168,7 @@ def install_error_handler(app: FastAPI) -> None:
         DatabaseNotReadyError,
         DatabaseUrlError,
         OperationalError,
+        ProgrammingError,
         Exception,
     ):
         app.add_exception_handler(error_type, handle_error)

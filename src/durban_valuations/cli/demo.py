@@ -53,7 +53,7 @@ def run_demo(rows: int, api_port: int) -> None:
     address = f"http://{settings.api_host}:{api_port}"
     console.print(f"scrape finished in {time.monotonic() - started:.0f} s")
     console.print(f"API: {address}  (documentation: {address}/docs)")
-    console.print(f"try: curl '{address}/properties?rate_number=00190534'")
+    console.print(f"try: curl '{address}/v1/properties?rate_number=00190534'")
     uvicorn.run(
         create_app(engine, settings=settings),
         host=settings.api_host,
