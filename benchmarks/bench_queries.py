@@ -88,7 +88,7 @@ class QueryValues:
     """Values taken from the stored rows, so that every query returns rows.
 
     `suburb` is the suburb with the most properties. The value range
-    [`low_value`, `high_value`] holds about `export_rows` properties around the median
+    [`low_value`, `high_value`] contains about `export_rows` properties around the median
     market value. `search_word` is the word of the search vectors whose number of
     matching properties is closest to the requested count.
     """
@@ -187,7 +187,7 @@ def _search_word(connection: Connection, roll_year: int, matches: int) -> tuple[
 class BenchQuery:
     """One benchmark query on both servers.
 
-    `indexed` marks the queries that an index answers, whose p99 target is 50 ms.
+    `indexed` marks the queries that an index serves, whose p99 target is 50 ms.
     `store_call` makes the store calls of the API route for the first API path, and
     `copy_statement` is the SELECT of a route that streams with COPY instead.
     NOTE: `datasette_sql` is written from Datasette 0.65's table view code, not captured

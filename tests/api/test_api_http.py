@@ -1,4 +1,4 @@
-"""HTTP behaviour: /v1 paths, caching headers and 304 answers, gzip, page size limits."""
+"""HTTP behaviour: /v1 paths, caching headers and 304 responses, gzip, page size limits."""
 
 from __future__ import annotations
 

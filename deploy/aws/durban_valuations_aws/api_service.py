@@ -54,7 +54,10 @@ def build_certificate(
 
 
 def hosted_zone(scope: Construct, config: EnvironmentConfig) -> route53.IHostedZone | None:
-    """The Route 53 zone named in the configuration, if any (no lookup: synthesis is offline)."""
+    """Return the Route 53 zone named in the configuration, if any, without a lookup.
+
+    Synthesis stays offline, so the zone comes from its id and name.
+    """
     if not (config.hosted_zone_id and config.hosted_zone_name):
         return None
     return route53.HostedZone.from_hosted_zone_attributes(

@@ -26,7 +26,7 @@ def build_database(
     key: kms.IKey,
     retention: logs.RetentionDays,
 ) -> rds.DatabaseInstance:
-    """Return the database instance; its `secret` holds the generated credentials."""
+    """Return the database instance; its `secret` contains the generated credentials."""
     engine = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
     parameters = rds.ParameterGroup(
         scope,

@@ -29,7 +29,7 @@ from durban_valuations_aws.config import EnvironmentConfig
 METRIC_NAMESPACE = "DurbanValuations"
 # JSON log lines of the scrape (see durban_valuations.jobs.events): one `run_finished`
 # line per run, with its status and suspect_reason, and a `run_suspect` line when the
-# site's answers looked wrong. A suspect run has status "complete" and a reason.
+# site's results looked wrong. A suspect run has status "complete" and a reason.
 COMPLETE_RUN_PATTERN = (
     '{ $.event = "run_finished" && $.status = "complete" && $.suspect_reason IS NULL }'
 )
@@ -211,7 +211,7 @@ def build_alarms(
         "ScrapeFailed",
         failed_runs.metric(statistic="Sum", period=Duration.hours(1)),
         0,
-        "A scrape ended failed or suspect (the site's answers looked wrong); the alert "
+        "A scrape ended failed or suspect (the site's results looked wrong), and the alert "
         "email, if SMTP is set up, has the details.",
         periods=1,
     )

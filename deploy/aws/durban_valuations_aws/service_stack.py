@@ -201,7 +201,7 @@ class ServiceStack(Stack):
             CfnOutput(self, name, value=value)
 
     def _key(self, config: EnvironmentConfig) -> kms.Key:
-        """The environment's customer managed key, usable by the services that encrypt."""
+        """Create the environment's customer managed key, usable by the services that encrypt."""
         key = kms.Key(
             self,
             "Key",

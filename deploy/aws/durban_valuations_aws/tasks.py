@@ -36,7 +36,7 @@ SMTP_SECRET_KEYS = {
 
 @dataclass(frozen=True)
 class TaskInputs:
-    """What every task definition of one environment shares."""
+    """Inputs that every task definition of one environment shares."""
 
     config: EnvironmentConfig
     image: ecs.ContainerImage
@@ -47,7 +47,7 @@ class TaskInputs:
 
 
 def image_from(repository: ecr.IRepository, tag: str) -> ecs.ContainerImage:
-    """The container image of `tag` in the registry stack's repository."""
+    """Return the container image of `tag` in the registry stack's repository."""
     return ecs.ContainerImage.from_ecr_repository(repository, tag)
 
 

@@ -29,7 +29,7 @@ DESCRIPTION = """\
 Read API over eThekwini Municipality's (Durban) General Valuation Roll.
 
 The routes live under `/v1`. The same routes without the prefix (such as `/properties`)
-still work and answer the same way, but are left out of this document. `/health`,
+still work and respond the same way, but are left out of this document. `/health`,
 `/ready` and `/metrics` have no prefix.
 
 Every error response is an RFC 9457 problem details object with the media type
@@ -86,7 +86,7 @@ def create_app(
     app.state.statistics_cache = RunCache[Statistics]()
     install_error_handler(app)
     install_openapi(app)
-    # The /v1 routes are the documented ones. The unversioned copies answer the clients
+    # The /v1 routes are the documented ones. The unversioned copies serve the clients
     # written before the prefix existed; one path per operation keeps operation ids unique.
     for data_router in DATA_ROUTERS:
         app.include_router(data_router, prefix=API_PREFIX)

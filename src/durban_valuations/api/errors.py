@@ -50,11 +50,11 @@ class ApiError(Exception):
         self.parameter = parameter
 
 
-# Longest sent value an error message repeats; a longer one is cut with "...".
+# Maximum length of a sent value that an error message repeats; a longer one is cut with "...".
 SHOWN_VALUE_CHARACTERS = 80
 
 
-def _shown(value: object) -> str:
+def _value_text(value: object) -> str:
     """Return repr(value), cut to SHOWN_VALUE_CHARACTERS."""
     text = repr(value)
     if len(text) <= SHOWN_VALUE_CHARACTERS:
@@ -71,8 +71,8 @@ def _validation_error(errors: Sequence[Mapping[str, Any]]) -> ApiError:
     if first.get("type") == "missing":
         message = f"missing required parameter {parameter}"
     else:
-        shown = _shown(first.get("input"))
-        message = f"invalid {parameter} {shown}: {expected[0].lower()}{expected[1:]}"
+        value = _value_text(first.get("input"))
+        message = f"invalid {parameter} {value}: {expected[0].lower()}{expected[1:]}"
     if len(errors) > 1:
         message += f" ({len(errors) - 1} more invalid parameter(s))"
     return ApiError(422, message, parameter)
