@@ -146,6 +146,8 @@ def run_queries(
     datasette: Server | None,
     seconds: float,
     concurrency: int,
+    warmup_seconds: float = 5.0,
+    generator: str = "auto",
 ) -> list[QueryResult]:
     """Check that every query returns rows on each server, then load each in turn."""
     for query in queries:
@@ -156,11 +158,19 @@ def run_queries(
             )
     results = []
     for query in queries:
-        api_result = run_load(api.base_url, query.api_paths, seconds, concurrency)
+        query_generator = "httpx" if query.waits_for_last_requests else generator
+        api_result = run_load(
+            api.base_url, query.api_paths, seconds, concurrency, warmup_seconds, query_generator
+        )
         datasette_result = None
         if datasette is not None:
             datasette_result = run_load(
-                datasette.base_url, query.datasette_paths, seconds, concurrency
+                datasette.base_url,
+                query.datasette_paths,
+                seconds,
+                concurrency,
+                warmup_seconds,
+                query_generator,
             )
         results.append(QueryResult(query, api_result, datasette_result))
     return results
@@ -345,7 +355,7 @@ def _format_counts(result: LoadResult | None) -> str:
     if result is None:
         return "-"
     share = result.client_cpu_seconds / result.seconds
-    return f"{len(result.latencies_ms):,}, {result.errors}, {share:.0%} of a core"
+    return f"{result.requests:,}, {result.errors}, {share:.0%} of a core ({result.generator})"
 
 
 def print_exports(timing: ExportTiming, rows: int) -> None:
@@ -392,6 +402,20 @@ def parse_arguments() -> argparse.Namespace:
         "--seconds", type=float, default=20.0, help="load time per query and server"
     )
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0,
+        help="unmeasured seconds of load before each measured run, on each server",
+    )  # fmt: skip
+    parser.add_argument(
+        "--load", choices=("auto", "wrk", "httpx"), default="auto",
+        help="load generator: wrk (C, Debian package wrk), the Python httpx client, or "
+        "auto: wrk when it is installed",
+    )  # fmt: skip
+    parser.add_argument(
+        "--response-cache-mb", type=float, default=None,
+        help="API_RESPONSE_CACHE_MB of the API (default: the app's default); 0 turns the "
+        "response cache off, so every request runs its query",
+    )  # fmt: skip
     parser.add_argument(
         "--workers", type=int, default=None,
         help="Gunicorn workers, and Datasette's SQL threads (default: the Gunicorn "
@@ -444,7 +468,10 @@ def main() -> None:
             queries = build_queries(connection, values, ROLL_YEAR)
             version = connection.execute(text("SHOW server_version")).scalar_one()
 
-        api = stack.enter_context(api_server(url, workers, ROLL_YEAR, folder))
+        api_settings = {}
+        if arguments.response_cache_mb is not None:
+            api_settings["API_RESPONSE_CACHE_MB"] = f"{arguments.response_cache_mb:g}"
+        api = stack.enter_context(api_server(url, workers, ROLL_YEAR, folder, api_settings))
         datasette_running = None
         if datasette is not None and sqlite_path is not None:
             datasette_running = stack.enter_context(
@@ -452,7 +479,13 @@ def main() -> None:
             )
         print(f"load average before the queries: {load_averages()}")
         results = run_queries(
-            queries, api, datasette_running, arguments.seconds, arguments.concurrency
+            queries,
+            api,
+            datasette_running,
+            arguments.seconds,
+            arguments.concurrency,
+            arguments.warmup,
+            arguments.load,
         )
         print(f"load average after the queries: {load_averages()}")
         exports = time_exports(api, engine, arguments.repeat)
@@ -460,7 +493,9 @@ def main() -> None:
 
     print(
         f"\n{arguments.rows:,} properties; {arguments.seconds:g} s per query and server at "
-        f"{arguments.concurrency} requests in flight; Gunicorn with {workers} workers"
+        f"{arguments.concurrency} requests in flight after {arguments.warmup:g} s of warm-up; "
+        f"Gunicorn with {workers} workers, API_RESPONSE_CACHE_MB "
+        f"{'default' if arguments.response_cache_mb is None else arguments.response_cache_mb}"
         + ("" if datasette is None else f"; {datasette_version(datasette)}, one process, "
            f"{workers} SQL threads")
     )  # fmt: skip

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +80,16 @@ def _wait_for_workers(log: Path, workers: int) -> None:
 
 
 @contextmanager
-def api_server(database_url: str, workers: int, roll_year: int, folder: Path) -> Iterator[Server]:
+def api_server(
+    database_url: str,
+    workers: int,
+    roll_year: int,
+    folder: Path,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
     """Run the API under Gunicorn with `workers` Uvicorn workers, as docs/operations.md says.
+
+    `settings` adds environment variables, such as API_RESPONSE_CACHE_MB.
 
     The access log (standard output) is dropped; Gunicorn's messages go to a file in
     `folder`, which is also the working folder, so no `.env` of a checkout is read.
@@ -94,6 +102,7 @@ def api_server(database_url: str, workers: int, roll_year: int, folder: Path) ->
         "WEB_CONCURRENCY": str(workers),
         "ROLL_YEAR": str(roll_year),
         "PYTHONUNBUFFERED": "1",
+        **(settings or {}),
     }
     command = [
         sys.executable, "-m", "gunicorn", "-c", "python:durban_valuations.api.gunicorn_conf",

@@ -106,6 +106,16 @@ def load_roll_2022(engine: Engine, make_property: PropertyFactory) -> int:
     return run_id
 
 
+@pytest.fixture(autouse=True)
+def read_run_on_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make API processes read the last complete run on every request (no run or response cache).
+
+    These tests change runs and rows between requests and expect the next response to
+    show it at once. The caches have their own tests, which set the setting themselves.
+    """
+    monkeypatch.setenv("API_RUN_CACHE_SECONDS", "0")
+
+
 @pytest.fixture
 def loaded_engine(engine: Engine, make_property: PropertyFactory) -> Engine:
     """The test database holding ROLL_2022, details of pin 2, and pin 1 of the 2021 roll."""

@@ -128,7 +128,7 @@ def test_config_file_settings(tmp_path: Path) -> None:
     assert settings["bind"] == "['127.0.0.1:9999']"
     assert settings["graceful_timeout"] == "30"
     assert settings["preload_app"] == "False"
-    assert settings["max_requests_jitter"] == "2000"
+    assert settings["max_requests_jitter"] == "100000"
     assert settings["accesslog"] == "None"
     assert settings["forwarded_allow_ips"] == "['10.0.0.5']"
     assert settings["child_exit"] == "<child_exit()>"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +21,9 @@ from durban_valuations.api.export_formats import ExportFormat
 from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
 from durban_valuations.api.paging import reject_nul_characters
+from durban_valuations.api.response_cache import ResponseCache, ResponseCacheMiddleware
 from durban_valuations.api.routes import health_router, router
+from durban_valuations.api.run_cache import CompletedRunCache, keep_fresh
 from durban_valuations.api.stats_cache import RunCache
 from durban_valuations.api.stats_routes import router as stats_router
 from durban_valuations.api.stats_schemas import Statistics
@@ -69,10 +73,21 @@ def create_app(
     settings = settings or get_settings()
     provider = EngineProvider(engine_or_url, settings)
 
+    run_cache = CompletedRunCache(settings.roll_year, settings.api_run_cache_seconds)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        provider.dispose()
+        refresher = None
+        if run_cache.max_age > 0:
+            refresher = asyncio.create_task(keep_fresh(run_cache, provider.get))
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+            provider.dispose()
 
     app = FastAPI(
         title="durban-valuations",
@@ -84,6 +99,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine_provider = provider
     app.state.statistics_cache = RunCache[Statistics]()
+    app.state.completed_run_cache = run_cache
     install_error_handler(app)
     install_openapi(app)
     # The /v1 routes are the documented ones. The unversioned copies serve the clients
@@ -102,6 +118,13 @@ def create_app(
         compresslevel=GZIP_LEVEL,
         exclude_content_types=GZIP_EXCLUDED_TYPES,
     )
+    if settings.api_response_cache_mb > 0:
+        # Outside gzip: a stored response is the compressed or the plain one.
+        app.add_middleware(
+            ResponseCacheMiddleware,
+            cache=ResponseCache(int(settings.api_response_cache_mb * 1024 * 1024)),
+            runs=app.state.completed_run_cache,
+        )
     # Imported here, not at the top: Gunicorn's master imports this package (for the
     # worker class) before it sets PROMETHEUS_MULTIPROC_DIR, and prometheus-client
     # chooses between in-process and multiprocess values when it is first imported.

@@ -1,9 +1,11 @@
 """HTTP caching of the data routes: validators tied to the last complete run, 304 responses.
 
-A data route reads the roll year's last complete run once per request (one small query
-on `scrape_runs`, shared with the statistics routes through `request.state`). From it
-come a weak ETag and a Last-Modified date, so a client that revalidates gets 304 Not
-Modified until a newer run completes. Every other response gets `Cache-Control: no-store`.
+A data route takes the roll year's last complete run from the process's
+CompletedRunCache, which reads it again (one small query on `scrape_runs`) once the
+reading is older than API_RUN_CACHE_SECONDS. The run is kept in `request.state` for the
+statistics routes. From it come a weak ETag and a Last-Modified date, so a client that
+revalidates gets 304 Not Modified until a newer run completes. Every other response
+gets `Cache-Control: no-store`.
 
 NOTE: a running scrape writes properties and changes before it completes, so during a
 scrape /properties and /changes may differ from what a 304 confirms, until the run
@@ -17,17 +19,18 @@ import json
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from durban_valuations import __version__
-from durban_valuations.api.database import get_connection
+from durban_valuations.api.database import EngineProvider
+from durban_valuations.api.run_cache import COMPLETED_RUN_STATE_KEY, CompletedRunCache
 from durban_valuations.config.settings import Settings
-from durban_valuations.store import stats
 from durban_valuations.store.stats import CompletedRun
 
 # Five minutes: a client or shared cache may reuse a data response this long without
@@ -37,7 +40,27 @@ DATA_CACHE_CONTROL = "public, max-age=300"
 NO_STORE = "no-store"
 # Key in the ASGI scope's "state" dict (request.state) for the headers of a data response.
 CACHE_HEADERS_KEY = "cache_headers"
-_COMPLETED_RUN_KEY = "completed_run"
+
+
+_HEADER_DOCS = {
+    "ETag": "Weak tag of this response under the last complete run; absent before the "
+    "first complete run.",
+    "Last-Modified": "When the last complete run finished; absent before the first one.",
+    "Cache-Control": "public, max-age=300 after a complete run, else no-store.",
+}
+_HEADERS = {
+    name: {"description": description, "schema": {"type": "string"}}
+    for name, description in _HEADER_DOCS.items()
+}
+# OpenAPI entries of the data routes: the caching headers of 200 responses, and 304.
+CACHED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"headers": _HEADERS},
+    304: {
+        "description": "Not Modified: the copy that If-None-Match or If-Modified-Since "
+        "names is current. No body.",
+        "headers": _HEADERS,
+    },
+}
 
 
 class NotModifiedError(Exception):
@@ -45,13 +68,37 @@ class NotModifiedError(Exception):
 
 
 def completed_run(request: Request, connection: Connection) -> CompletedRun | None:
-    """Return the last complete run of the roll year, queried at most once per request."""
+    """Return the last complete run of the roll year, the same one for the whole request.
+
+    It comes from the process's CompletedRunCache, or from `connection` when the
+    cached reading is too old.
+    """
     state = request.scope.setdefault("state", {})
-    if _COMPLETED_RUN_KEY not in state:
-        settings: Settings = request.app.state.settings
-        state[_COMPLETED_RUN_KEY] = stats.last_completed_run(connection, settings.roll_year)
-    run: CompletedRun | None = state[_COMPLETED_RUN_KEY]
+    if COMPLETED_RUN_STATE_KEY not in state:
+        cache: CompletedRunCache = request.app.state.completed_run_cache
+        fresh, run = cache.current()
+        state[COMPLETED_RUN_STATE_KEY] = run if fresh else cache.read(connection)
+    stored: CompletedRun | None = state[COMPLETED_RUN_STATE_KEY]
+    return stored
+
+
+def request_completed_run(request: Request) -> CompletedRun | None:
+    """Return the run that `conditional_get` found for this request.
+
+    Raises RuntimeError on a route without the CONDITIONAL_GET dependency.
+    """
+    state = request.scope.get("state", {})
+    if COMPLETED_RUN_STATE_KEY not in state:
+        raise RuntimeError(f"{request.url.path} has no CONDITIONAL_GET dependency")
+    run: CompletedRun | None = state[COMPLETED_RUN_STATE_KEY]
     return run
+
+
+def _read_completed_run(request: Request) -> CompletedRun | None:
+    """Read the last complete run on a connection of its own (for the async dependency)."""
+    provider: EngineProvider = request.app.state.engine_provider
+    with provider.get().connect() as connection:
+        return completed_run(request, connection)
 
 
 def entity_tag(run: CompletedRun, roll_year: int, target: str) -> str:
@@ -119,17 +166,29 @@ def is_not_modified(request_headers: Mapping[str, str], headers: Mapping[str, st
 
 def check_conditional_request(request: Request, connection: Connection) -> None:
     """Store the caching headers of this data response; raise NotModifiedError if it is current."""
-    headers = caching_headers(request, completed_run(request, connection))
+    _check_run(request, completed_run(request, connection))
+
+
+def _check_run(request: Request, run: CompletedRun | None) -> None:
+    headers = caching_headers(request, run)
     request.scope.setdefault("state", {})[CACHE_HEADERS_KEY] = headers
     if is_not_modified(request.headers, headers):
         raise NotModifiedError
 
 
-def conditional_get(
-    request: Request, connection: Annotated[Connection, Depends(get_connection)]
-) -> None:
-    """Dependency of the JSON data routes: caching headers on the request's connection."""
-    check_conditional_request(request, connection)
+async def conditional_get(request: Request) -> None:
+    """Dependency of the JSON data routes: caching headers, and 304 when the copy is current.
+
+    Runs on the event loop. Only a cached run that is too old costs a database read, in
+    a worker thread.
+    """
+    cache: CompletedRunCache = request.app.state.completed_run_cache
+    fresh, run = cache.current()
+    if fresh:
+        request.scope.setdefault("state", {})[COMPLETED_RUN_STATE_KEY] = run
+    else:
+        run = await run_in_threadpool(_read_completed_run, request)
+    _check_run(request, run)
 
 
 async def _not_modified(request: Request, error: Exception) -> Response:

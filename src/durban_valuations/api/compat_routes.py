@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from durban_valuations.api.caching import CONDITIONAL_GET
-from durban_valuations.api.database import get_connection
+from durban_valuations.api.caching import CACHED_RESPONSES, CONDITIONAL_GET
+from durban_valuations.api.database import with_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError
 from durban_valuations.api.paging import (
     bind_cursor,
@@ -84,7 +84,7 @@ class ResultPage(BaseModel):
     limit: int = Field(description="Maximum number of items per page that this request used.")
 
 
-def compat_filters(
+async def compat_filters(
     rate_number: RateNumberContainsQuery = None,
     street: Annotated[
         str | None,
@@ -126,7 +126,7 @@ def _decimal(value: float) -> Decimal:
     return Decimal(str(value))
 
 
-def compat_paging(
+async def compat_paging(
     cursor: Annotated[
         str | None,
         Query(
@@ -166,7 +166,7 @@ Pages follow `next_cursor` as in `GET /v1/properties`, which has more filters an
 @router.get(
     "/get_properties/property_type/{property_type}",
     response_model=ResultPage,
-    responses=ERROR_RESPONSES,
+    responses={**CACHED_RESPONSES, **ERROR_RESPONSES},
     summary="List properties of one roll with the site's column names",
     description=_DESCRIPTION,
     dependencies=[
@@ -174,9 +174,8 @@ Pages follow `next_cursor` as in `GET /v1/properties`, which has more filters an
         CONDITIONAL_GET,
     ],
 )
-def get_properties(
+async def get_properties(
     request: Request,
-    connection: Annotated[Connection, Depends(get_connection)],
     property_type: Annotated[
         PropertyType, Path(description="FULL (full title) or SECT (sectional title).")
     ],
@@ -190,8 +189,12 @@ def get_properties(
     filters = dataclasses.replace(filters, roll=roll, roll_year=settings.roll_year)
     fingerprint = listing_fingerprint(request, listing=roll.value)
     store_cursor = None if cursor is None else unbind_cursor(cursor, fingerprint)
+
+    def read(connection: Connection) -> queries.PropertyPage:
+        return queries.list_properties(connection, filters, cursor=store_cursor, limit=limit)
+
     try:
-        page = queries.list_properties(connection, filters, cursor=store_cursor, limit=limit)
+        page = await with_connection(request, read)
     except InvalidCursorError as error:
         raise ApiError(422, str(error), "cursor") from error
     return ResultPage(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from durban_valuations.config.settings import Settings
 from durban_valuations.store.database import (
@@ -14,6 +16,8 @@ from durban_valuations.store.database import (
     normalize_database_url,
     resolve_database_url,
 )
+
+Result = TypeVar("Result")
 
 
 class EngineProvider:
@@ -35,7 +39,7 @@ class EngineProvider:
                     if self._url is not None
                     else resolve_database_url(self._settings)
                 )
-                self._engine = make_engine(url)
+                self._engine = make_engine(url, pool_size=self._settings.api_database_pool_size)
             return self._engine
 
     def dispose(self) -> None:
@@ -51,3 +55,19 @@ def get_connection(request: Request) -> Iterator[Connection]:
     provider: EngineProvider = request.app.state.engine_provider
     with provider.get().connect() as connection:
         yield connection
+
+
+async def with_connection(request: Request, work: Callable[[Connection], Result]) -> Result:
+    """Run `work` on a pooled connection in a worker thread and return its result.
+
+    The connection is taken, used and returned in one trip through the thread pool.
+    Routes that await this, instead of depending on `get_connection`, keep the rest of
+    the request on the event loop, and take no connection when they need none.
+    """
+    provider: EngineProvider = request.app.state.engine_provider
+
+    def run() -> Result:
+        with provider.get().connect() as connection:
+            return work(connection)
+
+    return await run_in_threadpool(run)

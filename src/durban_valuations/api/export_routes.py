@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from durban_valuations.api.caching import check_conditional_request
+from durban_valuations.api.caching import CACHED_RESPONSES, check_conditional_request
 from durban_valuations.api.database import EngineProvider
 from durban_valuations.api.errors import ERROR_RESPONSES
 from durban_valuations.api.export_formats import ROW_GROUP_ROWS, ExportFormat
@@ -103,7 +103,9 @@ def _export(request: Request, params: ExportRequest, export_format: ExportFormat
 def _responses(export_format: ExportFormat, description: str) -> dict[int | str, Any]:
     binary = {"type": "string", "format": "binary"}
     return {
+        **CACHED_RESPONSES,
         200: {
+            **CACHED_RESPONSES[200],
             "description": description,
             "content": {export_format.value.media_type: {"schema": binary}},
         },

@@ -9,6 +9,7 @@ docs/operations.md lists every environment variable read here.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -43,6 +44,7 @@ __all__ = [
     "max_requests_jitter",
     "on_exit",
     "on_starting",
+    "post_worker_init",
     "preload_app",
     "timeout",
     "worker_class",
@@ -173,10 +175,12 @@ graceful_timeout = 30
 # so the balancer closes idle connections first and never reuses one being closed here.
 keepalive = 75
 # Restart each worker after about this many requests to bound slow memory growth. The
-# jitter spreads the restarts. Each restart leaves the old worker's counter and
-# histogram files in PROMETHEUS_MULTIPROC_DIR, hence a high count.
-max_requests = 20_000
-max_requests_jitter = 2_000
+# jitter spreads the restarts. A restart costs seconds of importing the app and drops the
+# worker's caches and open connections. It also leaves the old worker's counter and
+# histogram files in PROMETHEUS_MULTIPROC_DIR. Hence a high count: at 1,000 requests a
+# second, a worker restarts about every 17 minutes.
+max_requests = 1_000_000
+max_requests_jitter = 100_000
 # Addresses whose X-Forwarded-For and X-Forwarded-Proto headers are trusted, the same
 # variable and default as Gunicorn's own; set it to the load balancer's addresses.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -210,3 +214,14 @@ def on_exit(server: Any) -> None:
     """Remove the metrics folder when on_starting created it."""
     if _created_metrics_directory is not None:
         shutil.rmtree(_created_metrics_directory, ignore_errors=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Move the objects of the loaded app out of the garbage collector's view.
+
+    Each Uvicorn worker imports the app before it serves, which creates about 140,000
+    long-lived objects (counted with gc.get_objects() after importing the app). Unfrozen,
+    every full collection walks them again and pauses the requests in flight on that
+    worker.
+    """
+    gc.freeze()

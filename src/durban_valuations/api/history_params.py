@@ -41,7 +41,7 @@ class ChangesRequest:
     limit: int
 
 
-def runs_request(
+async def runs_request(
     limit: Annotated[
         int, Query(description="Maximum number of runs per page.", ge=1, le=RUNS_MAX_LIMIT)
     ] = RUNS_DEFAULT_LIMIT,
@@ -69,7 +69,7 @@ def runs_request(
     return RunsRequest(limit=limit, cursor=cursor, before_id=before_id)
 
 
-def changes_request(
+async def changes_request(
     since: Annotated[
         AwareDatetime,
         Query(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy import Connection
 
-from durban_valuations.api.caching import CONDITIONAL_GET
+from durban_valuations.api.caching import CACHED_RESPONSES, CONDITIONAL_GET
 from durban_valuations.api.database import get_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.history_params import (
@@ -98,6 +98,7 @@ def get_run(
     "/properties/{rate_number}/history",
     response_model=PropertyHistory,
     responses={
+        **CACHED_RESPONSES,
         404: problem_response("No property has this rate number."),
         **ERROR_RESPONSES,
     },
@@ -126,7 +127,7 @@ def get_property_history(
 @router.get(
     "/changes",
     response_model=ChangePage,
-    responses=ERROR_RESPONSES,
+    responses={**CACHED_RESPONSES, **ERROR_RESPONSES},
     summary="List property changes recorded after a time",
     dependencies=[Depends(reject_unknown_parameters(changes_request)), CONDITIONAL_GET],
 )

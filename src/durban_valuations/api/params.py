@@ -105,7 +105,7 @@ def _checked_sort(sort: str | None, filters: PropertyFilters) -> SortOrder | Non
     return order
 
 
-def filters_request(
+async def filters_request(
     roll: Annotated[Roll | None, Query(description="Only this roll.")] = None,
     rate_number: Annotated[
         str | None,
@@ -173,7 +173,7 @@ def filters_request(
     )
 
 
-def list_request(
+async def list_request(
     filters: Annotated[PropertyFilters, Depends(filters_request)],
     sort: SortParameter = None,
     cursor: Annotated[
@@ -193,7 +193,7 @@ def list_request(
     )
 
 
-def export_request(
+async def export_request(
     filters: Annotated[PropertyFilters, Depends(filters_request)],
     sort: SortParameter = None,
 ) -> ExportRequest:

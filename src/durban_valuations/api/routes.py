@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import Connection
 
-from durban_valuations.api.caching import CONDITIONAL_GET
-from durban_valuations.api.database import get_connection
+from durban_valuations.api.caching import CACHED_RESPONSES, CONDITIONAL_GET
+from durban_valuations.api.database import with_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.paging import (
     bind_cursor,
@@ -36,8 +36,6 @@ router = APIRouter()
 # Routes that stay unversioned and out of the /v1 prefix.
 health_router = APIRouter()
 
-ConnectionDependency = Annotated[Connection, Depends(get_connection)]
-
 
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -47,23 +45,25 @@ def _settings(request: Request) -> Settings:
 @router.get(
     "/properties",
     response_model=PropertyPage,
-    responses=ERROR_RESPONSES,
+    responses={**CACHED_RESPONSES, **ERROR_RESPONSES},
     summary="List properties",
     dependencies=[Depends(reject_unknown_parameters(list_request)), CONDITIONAL_GET],
 )
-def list_properties(
-    request: Request,
-    connection: ConnectionDependency,
-    params: Annotated[ListRequest, Depends(list_request)],
+async def list_properties(
+    request: Request, params: Annotated[ListRequest, Depends(list_request)]
 ) -> PropertyPage:
     """List the properties of the roll year that match every given filter, one page at a time."""
     filters = dataclasses.replace(params.filters, roll_year=_settings(request).roll_year)
     fingerprint = listing_fingerprint(request)
     cursor = None if params.cursor is None else unbind_cursor(params.cursor, fingerprint)
-    try:
-        page = queries.list_properties(
+
+    def read(connection: Connection) -> queries.PropertyPage:
+        return queries.list_properties(
             connection, filters, sort=params.sort, cursor=cursor, limit=params.limit
         )
+
+    try:
+        page = await with_connection(request, read)
     except InvalidCursorError as error:
         raise ApiError(422, str(error), "cursor") from error
     except InvalidSearchError as error:
@@ -79,22 +79,27 @@ def list_properties(
     "/properties/{rate_number}",
     response_model=RateNumberProperties,
     responses={
+        **CACHED_RESPONSES,
         404: problem_response("No property has this rate number."),
         **ERROR_RESPONSES,
     },
     summary="Get the properties with one rate number",
     dependencies=[CONDITIONAL_GET],
 )
-def get_property(
+async def get_property(
     request: Request,
-    connection: ConnectionDependency,
     rate_number: Annotated[
         str, Path(description="Rate number, 8 digits.", pattern=RATE_NUMBER_PATTERN)
     ],
 ) -> RateNumberProperties:
     """Return every property with this rate number: one per roll, so at most two."""
     roll_year = _settings(request).roll_year
-    found = queries.get_properties_by_rate_number(connection, rate_number, roll_year)
+    found = await with_connection(
+        request,
+        lambda connection: queries.get_properties_by_rate_number(
+            connection, rate_number, roll_year
+        ),
+    )
     if not found:
         raise ApiError(
             404, f"no property has rate number {rate_number} in the {roll_year} roll", "rate_number"
@@ -108,17 +113,20 @@ def get_property(
 @router.get(
     "/suburbs",
     response_model=list[Suburb],
-    responses=ERROR_RESPONSES,
+    responses={**CACHED_RESPONSES, **ERROR_RESPONSES},
     summary="List suburbs",
     dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
-def list_suburbs(
+async def list_suburbs(
     request: Request,
-    connection: ConnectionDependency,
     roll: Annotated[Roll | None, Query(description="Count only this roll.")] = None,
 ) -> list[Suburb]:
     """List suburbs by name with their property count and median market value."""
-    rows = queries.list_suburbs(connection, roll=roll, roll_year=_settings(request).roll_year)
+    roll_year = _settings(request).roll_year
+    rows = await with_connection(
+        request,
+        lambda connection: queries.list_suburbs(connection, roll=roll, roll_year=roll_year),
+    )
     return [
         Suburb(
             name=name,
@@ -134,6 +142,6 @@ def list_suburbs(
     response_model=Health,
     summary="Check that the service process is alive",
 )
-def health() -> Health:
+async def health() -> Health:
     """Return ok while the process responds; GET /ready also checks the database."""
     return Health(status="ok")

@@ -1,8 +1,8 @@
 """A per-process cache of statistics responses, valid until the next complete run.
 
-Each Gunicorn worker has its own cache. A worker reads the last complete run on every
-request (one small query on `scrape_runs`), so all workers drop their entries once a newer
-complete run is recorded, without sharing state.
+Each Gunicorn worker has its own cache. A worker reads the last complete run again once
+its reading is older than API_RUN_CACHE_SECONDS (see `run_cache`), so all workers drop
+their entries soon after a newer complete run is recorded, without sharing state.
 """
 
 from __future__ import annotations
@@ -42,25 +42,39 @@ class RunCache(Generic[Value]):
         complete run (`run` is None) nothing is cached, because an unfinished run may
         still be writing the properties.
         """
+        found, value = self.lookup(key, run)
+        if found:
+            return value  # type: ignore[return-value]
+        value = compute()
+        self.store(key, run, value)
+        return value
+
+    def lookup(self, key: Hashable, run: CompletedRun | None) -> tuple[bool, Value | None]:
+        """Return (True, value) when a value for `key` under `run` is stored, else (False, None).
+
+        A `run` other than the one of the stored values clears them first.
+        """
         if run is None:
-            return compute()
+            return False, None
         with self._lock:
             if run != self._run:
                 self._entries.clear()
                 self._run = run
             if key in self._entries:
                 self._entries.move_to_end(key)
-                return self._entries[key]
+                return True, self._entries[key]
+        return False, None
 
-        value = compute()
-
+    def store(self, key: Hashable, run: CompletedRun | None, value: Value) -> None:
+        """Store `value` for `key` if `run` is still the run of the stored values."""
+        if run is None:
+            return
         with self._lock:
             if run == self._run:
                 self._entries[key] = value
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max_entries:
                     self._entries.popitem(last=False)
-        return value
 
     def __len__(self) -> int:
         with self._lock:

@@ -8,8 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import Connection
 
-from durban_valuations.api.caching import CONDITIONAL_GET, completed_run
-from durban_valuations.api.database import get_connection
+from durban_valuations.api.caching import (
+    CACHED_RESPONSES,
+    CONDITIONAL_GET,
+    request_completed_run,
+)
+from durban_valuations.api.database import with_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.paging import reject_unknown_parameters
 from durban_valuations.api.stats_cache import RunCache
@@ -27,7 +31,6 @@ from durban_valuations.store import stats
 
 router = APIRouter()
 
-ConnectionDependency = Annotated[Connection, Depends(get_connection)]
 RollQuery = Annotated[Roll | None, Query(description="Only this roll.")]
 
 
@@ -56,16 +59,19 @@ def _roll_response(roll: stats.RollStatistics) -> RollStatistics:
     )
 
 
-def _statistics(
-    request: Request, connection: Connection, roll: Roll | None, suburb: str | None
-) -> Statistics:
+async def _statistics(request: Request, roll: Roll | None, suburb: str | None) -> Statistics:
     """Return the cached statistics, or compute them when a newer run has completed."""
     settings: Settings = request.app.state.settings
     cache: RunCache[Statistics] = request.app.state.statistics_cache
     roll_year = settings.roll_year
-    run = completed_run(request, connection)
+    run = request_completed_run(request)
+    # The name as sent, not folded to one case, because the response repeats it.
+    key = (roll_year, roll, suburb)
+    found, cached = cache.lookup(key, run)
+    if found and cached is not None:
+        return cached
 
-    def compute() -> Statistics:
+    def compute(connection: Connection) -> Statistics:
         rolls = stats.compute_statistics(connection, roll_year, roll=roll, suburb=suburb)
         return Statistics(
             roll_year=roll_year,
@@ -75,21 +81,19 @@ def _statistics(
             rolls=[_roll_response(item) for item in rolls],
         )
 
-    # The name as sent, not folded to one case, because the response repeats it.
-    key = (roll_year, roll, suburb)
-    return cache.get(key, run, compute)
+    result = await with_connection(request, compute)
+    cache.store(key, run, result)
+    return result
 
 
 @router.get(
     "/stats",
     response_model=Statistics,
-    responses=ERROR_RESPONSES,
+    responses={**CACHED_RESPONSES, **ERROR_RESPONSES},
     summary="Get market value statistics of the roll",
     dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
-def get_statistics(
-    request: Request, connection: ConnectionDependency, roll: RollQuery = None
-) -> Statistics:
+async def get_statistics(request: Request, roll: RollQuery = None) -> Statistics:
     """Return property counts and market value statistics per roll, rating category and use code.
 
     The statistics are computed once per complete run and reused until a newer complete
@@ -97,7 +101,7 @@ def get_statistics(
     a run completes. `run` names the run that the statistics follow. Before the first
     complete run of the roll year, every request computes them.
     """
-    return _statistics(request, connection, roll, suburb=None)
+    return await _statistics(request, roll, suburb=None)
 
 
 # The path converter lets a name contain '/', as some suburb names of the roll do
@@ -106,6 +110,7 @@ def get_statistics(
     "/suburbs/{name:path}/stats",
     response_model=Statistics,
     responses={
+        **CACHED_RESPONSES,
         404: problem_response(
             "No property of the roll year, or of the requested roll, is in this suburb."
         ),
@@ -114,9 +119,8 @@ def get_statistics(
     summary="Get market value statistics of one suburb",
     dependencies=[Depends(reject_unknown_parameters(lambda roll: None)), CONDITIONAL_GET],
 )
-def get_suburb_statistics(
+async def get_suburb_statistics(
     request: Request,
-    connection: ConnectionDependency,
     name: Annotated[
         str,
         Path(
@@ -132,7 +136,7 @@ def get_suburb_statistics(
     The statistics of a suburb without properties are cached like any other, so
     repeated requests for it cost no more than other cached requests.
     """
-    result = _statistics(request, connection, roll, suburb=name)
+    result = await _statistics(request, roll, suburb=name)
     if all(item.property_count == 0 for item in result.rolls):
         roll_year = result.roll_year
         scope = f"the {roll_year} roll" if roll is None else f"the {roll_year} {roll} roll"

@@ -166,6 +166,27 @@ class Settings(BaseSettings):
     )
     api_host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    api_database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Database connections each API process keeps open; it opens up to as "
+        "many more while all are busy.",
+    )
+    api_response_cache_mb: float = Field(
+        default=32,
+        ge=0,
+        le=4096,
+        description="Megabytes of data responses each API process keeps to answer repeated "
+        "requests until the next complete run; 0 turns the response cache off.",
+    )
+    api_run_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="Seconds an API process reuses the last complete run it read, which "
+        "sets ETags, Last-Modified and the statistics cache; 0 reads it on every request.",
+    )
 
     @field_validator("crawl_dimensions", mode="before")
     @classmethod

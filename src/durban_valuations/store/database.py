@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
+from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from durban_valuations.config.settings import Settings
 
@@ -65,6 +69,42 @@ def resolve_database_url(settings: Settings) -> str:
     return normalize_database_url(start_embedded_server(settings))
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine that checks each pooled connection before handing it out."""
-    return create_engine(url, pool_pre_ping=True)
+# A pooled connection unused for longer than this is checked with a ping before it is
+# handed out. A busy API reuses its connections within milliseconds, so it pays for no
+# pings; a connection that sat idle through a database restart or failover is replaced.
+IDLE_PING_SECONDS = 10.0
+_CHECKED_IN_AT = "durban_valuations_checked_in_at"
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """Create an engine that checks a pooled connection before reuse after IDLE_PING_SECONDS.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: one more round trip on every
+    API request. A connection that fails the ping is discarded and replaced, as with
+    `pool_pre_ping`. The pool keeps `pool_size` connections open and opens up to as
+    many more while they are all in use, closing those again when they are returned.
+    """
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.pool, "checkin", _note_checkin)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+def _note_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_if_idle(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    checked_in_at = record.info.get(_CHECKED_IN_AT)
+    if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as error:
+        # The pool discards this connection and hands out another one (SQLAlchemy's
+        # documented pattern for pessimistic disconnect handling).
+        raise DisconnectionError(f"pooled connection failed its ping: {error}") from error

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from durban_valuations.site.models import Roll
 from durban_valuations.store.cursor import (
@@ -190,14 +191,18 @@ def get_properties_by_rate_number(
     A rate number can appear once in each roll. Each dict contains every column but
     HIDDEN_COLUMNS, plus `last_seen_run_id`, `owners` (a list of {position, name}) and
     `details`. `details` is a dict of the details columns without their prefix, or None
-    before the details page was fetched.
+    before the details page was fetched. One statement reads it all.
     """
     conditions = [properties.c.rate_number == rate_number]
     if roll_year is not None:
         conditions.append(properties.c.roll_year == roll_year)
     visible_columns = [column for column in properties.c if column.name not in HIDDEN_COLUMNS]
     statement = (
-        select(*visible_columns, last_seen_run_id().label("last_seen_run_id"))
+        select(
+            *visible_columns,
+            last_seen_run_id().label("last_seen_run_id"),
+            _owner_list().label("owner_list"),
+        )
         .where(*conditions)
         .order_by(properties.c.roll_year.desc(), properties.c.roll, properties.c.pin)
     )
@@ -205,25 +210,34 @@ def get_properties_by_rate_number(
     for row in connection.execute(statement):
         columns = dict(row._mapping)
         details = {name: columns.pop(f"details_{name}") for name in DETAILS_FIELDS}
+        listed = columns.pop("owner_list")
         record: dict[str, Any] = columns
         record["details"] = details if details["fetched_at"] is not None else None
-        record["owners"] = _owners_of(connection, row.roll_year, row.pin, row.first_owner)
+        record["owners"] = _owners_from(listed, row.first_owner)
         results.append(record)
     return results
 
 
-def _owners_of(
-    connection: Connection, roll_year: int, pin: int, first_owner: str | None
-) -> list[dict[str, Any]]:
-    """Return the owner rows of a property, or else its first owner as the only owner."""
-    statement = (
-        select(owners.c.position, owners.c.name)
-        .where(owners.c.roll_year == roll_year, owners.c.pin == pin)
-        .order_by(owners.c.position)
+def _owner_list() -> ColumnElement[Any]:
+    """Return SQL for the owners of the enclosing query's property, in position order.
+
+    The value is a JSON array of [position, name] pairs, or NULL without owner rows.
+    """
+    pair = func.json_build_array(owners.c.position, owners.c.name)
+    return (
+        select(func.json_agg(aggregate_order_by(pair, owners.c.position)))
+        .where(owners.c.roll_year == properties.c.roll_year, owners.c.pin == properties.c.pin)
+        .correlate(properties)
+        .scalar_subquery()
     )
-    listed = [dict(row._mapping) for row in connection.execute(statement)]
-    if listed or first_owner is None:
-        return listed
+
+
+def _owners_from(listed: list[list[Any]] | None, first_owner: str | None) -> list[dict[str, Any]]:
+    """Return the owner rows of a property, or else its first owner as the only owner."""
+    if listed:
+        return [{"position": position, "name": name} for position, name in listed]
+    if first_owner is None:
+        return []
     return [{"position": 1, "name": first_owner}]
 
 
