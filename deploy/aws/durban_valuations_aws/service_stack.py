@@ -122,6 +122,10 @@ class ServiceStack(Stack):
         )
         api_container.add_port_mappings(ecs.PortMapping(container_port=8000))
         api_container.add_environment("WEB_CONCURRENCY", str(max(2, config.api_cpu // 256)))
+        # 5 steady and 5 overflow connections per worker: at api_max_tasks, the API opens
+        # at most 10 x workers x tasks connections (240 in production, 40 in staging),
+        # below the DatabaseConnections alarms with room for scrapes.
+        api_container.add_environment("API_DATABASE_POOL_SIZE", "5")
         # Only the load balancer reaches the tasks (security group), so its
         # X-Forwarded-For header gives the client address in the access log.
         api_container.add_environment("FORWARDED_ALLOW_IPS", "*")

@@ -195,6 +195,7 @@ def test_every_task_runs_the_tagged_image_read_only_as_non_root(
     api_environment = {item["Name"]: item["Value"] for item in found["api"]["Environment"]}
     assert api_environment["FORWARDED_ALLOW_IPS"] == "*"
     assert api_environment["WEB_CONCURRENCY"] == "4"
+    assert api_environment["API_DATABASE_POOL_SIZE"] == "5"
     assert found["api"]["PortMappings"][0]["ContainerPort"] == 8000
     assert found["migrate"]["Command"] == ["migrate"]
     assert found["scrape"]["Command"] == ["scrape", "--deadline", "1200"]
