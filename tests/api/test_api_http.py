@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event
 
 from durban_valuations.api.app import create_app
 from durban_valuations.config.settings import Settings
-from durban_valuations.store.runs import finish_run, start_run
 
 from .problem import problem
+from .runs import complete_run
 
 FINISHED_AT = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 DATA_PATHS = [
@@ -33,21 +33,10 @@ DATA_PATHS = [
 ]
 
 
-def _complete_run(engine: Engine, finished_at: datetime) -> int:
-    with engine.begin() as connection:
-        run_id = start_run(connection, 2022, "all", "http://127.0.0.1:8001")
-        finish_run(connection, run_id, "complete")
-        connection.execute(
-            text("UPDATE scrape_runs SET finished_at = :at WHERE id = :id"),
-            {"at": finished_at, "id": run_id},
-        )
-    return run_id
-
-
 @pytest.fixture
 def completed_client(loaded_engine: Engine) -> Iterator[TestClient]:
     """Test client of the loaded database after one complete run that finished at FINISHED_AT."""
-    _complete_run(loaded_engine, FINISHED_AT)
+    complete_run(loaded_engine, FINISHED_AT)
     app = create_app(loaded_engine, settings=Settings(_env_file=None, roll_year=2022))
     with TestClient(app) as test_client:
         yield test_client
@@ -185,7 +174,7 @@ def test_newer_complete_run_changes_etag(
     completed_client: TestClient, loaded_engine: Engine
 ) -> None:
     before = completed_client.get("/v1/stats")
-    _complete_run(loaded_engine, FINISHED_AT + timedelta(hours=1))
+    complete_run(loaded_engine, FINISHED_AT + timedelta(hours=1))
 
     after = completed_client.get("/v1/stats", headers={"If-None-Match": before.headers["etag"]})
 

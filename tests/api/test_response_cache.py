@@ -18,23 +18,13 @@ from durban_valuations.api.app import create_app
 from durban_valuations.api.response_cache import CachedResponse, ResponseCache
 from durban_valuations.api.run_cache import CompletedRunCache, keep_fresh
 from durban_valuations.config.settings import Settings
-from durban_valuations.store.runs import finish_run, start_run
 from durban_valuations.store.stats import CompletedRun
+
+from .runs import complete_run
 
 FINISHED_AT = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 RUN = CompletedRun(id=1, finished_at=FINISHED_AT, complete_runs=1)
 NEWER_RUN = CompletedRun(id=2, finished_at=FINISHED_AT + timedelta(days=1), complete_runs=2)
-
-
-def _complete_run(engine: Engine, finished_at: datetime) -> int:
-    with engine.begin() as connection:
-        run_id = start_run(connection, 2022, "all", "http://127.0.0.1:8001")
-        finish_run(connection, run_id, "complete")
-        connection.execute(
-            text("UPDATE scrape_runs SET finished_at = :at WHERE id = :id"),
-            {"at": finished_at, "id": run_id},
-        )
-    return run_id
 
 
 def _set_value(engine: Engine, rate_number: str, value: int) -> None:
@@ -53,7 +43,7 @@ def _settings(**values: object) -> Settings:
 @pytest.fixture
 def cached_client(loaded_engine: Engine) -> Iterator[TestClient]:
     """Client of an app with both caches on, after one complete run."""
-    _complete_run(loaded_engine, FINISHED_AT)
+    complete_run(loaded_engine, FINISHED_AT)
     app = create_app(loaded_engine, settings=_settings(api_run_cache_seconds=60))
     with TestClient(app) as test_client:
         yield test_client
@@ -142,7 +132,7 @@ def test_exports_and_errors_are_not_stored(
     assert error.headers["cache-control"] == "no-store"
 
 
-def test_nothing_is_stored_before_the_first_complete_run(
+def test_nothing_is_stored_before_the_firstcomplete_run(
     loaded_engine: Engine,
 ) -> None:
     app = create_app(loaded_engine, settings=_settings(api_run_cache_seconds=60))
@@ -154,14 +144,14 @@ def test_nothing_is_stored_before_the_first_complete_run(
 
 
 def test_newer_complete_run_replaces_stored_responses(loaded_engine: Engine) -> None:
-    _complete_run(loaded_engine, FINISHED_AT)
+    complete_run(loaded_engine, FINISHED_AT)
     app = create_app(loaded_engine, settings=_settings(api_run_cache_seconds=0.2))
     with TestClient(app) as client:
         first = client.get("/v1/properties/10000002")
         _set_value(loaded_engine, "10000002", 5)
         assert _market_value(client) == 250_000
 
-        _complete_run(loaded_engine, FINISHED_AT + timedelta(hours=1))
+        complete_run(loaded_engine, FINISHED_AT + timedelta(hours=1))
         deadline = time.monotonic() + 10
         while _market_value(client) != 5:
             assert time.monotonic() < deadline, "the newer run never reached the responses"
@@ -171,7 +161,7 @@ def test_newer_complete_run_replaces_stored_responses(loaded_engine: Engine) -> 
 
 
 def test_zero_megabytes_turns_the_response_cache_off(loaded_engine: Engine) -> None:
-    _complete_run(loaded_engine, FINISHED_AT)
+    complete_run(loaded_engine, FINISHED_AT)
     settings = _settings(api_run_cache_seconds=60, api_response_cache_mb=0)
     with TestClient(create_app(loaded_engine, settings=settings)) as client:
         assert _market_value(client) == 250_000
@@ -234,7 +224,7 @@ def test_run_cache_reading_expires(loaded_engine: Engine) -> None:
     clock = FakeClock()
     cache = CompletedRunCache(2022, max_age=1.0, clock=clock)
     assert cache.current() == (False, None)
-    run_id = _complete_run(loaded_engine, FINISHED_AT)
+    run_id = complete_run(loaded_engine, FINISHED_AT)
 
     with loaded_engine.connect() as connection:
         run = cache.read(connection)
@@ -273,7 +263,7 @@ def test_keep_fresh_waits_for_first_reading(loaded_engine: Engine) -> None:
 
     with loaded_engine.connect() as connection:
         cache.read(connection)
-    run_id = _complete_run(loaded_engine, FINISHED_AT)
+    run_id = complete_run(loaded_engine, FINISHED_AT)
     asyncio.run(run_for(0.3))
 
     fresh, run = cache.current()
