@@ -328,7 +328,11 @@ def target_verdict(result: QueryResult) -> str:
         missed.append("p99")
     if result.api.errors or (result.datasette is not None and result.datasette.errors):
         missed.append("errors")
-    return "yes" if not missed else f"no ({', '.join(missed)})"
+    verdict = "yes" if not missed else f"no ({', '.join(missed)})"
+    if result.datasette is None:
+        # Without Datasette there is no throughput to compare against.
+        verdict += ", req/s not compared"
+    return verdict
 
 
 def print_table(results: list[QueryResult]) -> None:

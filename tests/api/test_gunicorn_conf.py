@@ -61,6 +61,20 @@ def test_bind_invalid_port(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         bind_addresses({})
 
 
+def test_bind_names_every_invalid_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("API_RESPONSE_CACHE_MB", "-1")
+    monkeypatch.setenv("API_RUN_CACHE_SECONDS", "lots")
+
+    with pytest.raises(ValueError, match="invalid settings API_RESPONSE_CACHE_MB") as raised:
+        bind_addresses({})
+
+    message = str(raised.value)
+    assert "API_RESPONSE_CACHE_MB='-1': Input should be greater than or equal to 0" in message
+    assert "API_RUN_CACHE_SECONDS='lots': Input should be a valid number" in message
+    assert "see .env.example" in message
+
+
 def test_metrics_directory_cleared(tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
     folder.mkdir()

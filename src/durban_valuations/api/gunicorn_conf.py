@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from durban_valuations.config.log_setup import log_level_from_environment
-from durban_valuations.config.settings import Settings
+from durban_valuations.config.settings import Settings, setting_problems
 
 # A default beyond this count gives more processes (and connection pools of up to 15
 # PostgreSQL connections each) than a shared database host usually wants.
@@ -98,10 +98,8 @@ def bind_addresses(environ: dict[str, str] | None = None) -> list[str]:
         settings = Settings()
     except ValidationError as error:
         names = ", ".join(str(problem["loc"][0]).upper() for problem in error.errors())
-        raise ValueError(
-            f"invalid settings {names}: {error.errors()[0]['msg']}; "
-            "fix them in the environment or in .env"
-        ) from None
+        details = " ".join(setting_problems(error))
+        raise ValueError(f"invalid settings {names}. {details}") from None
     return [_host_port(settings.api_host, settings.api_port)]
 
 

@@ -7,11 +7,13 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from durban_valuations.config import Settings
+from durban_valuations.config.settings import setting_problems
 from durban_valuations.jobs.scrape import ScrapeResult
 from durban_valuations.site.models import Roll
 from durban_valuations.store.database import (
@@ -23,9 +25,6 @@ from durban_valuations.store.migrations import upgrade_database
 
 console = Console(stderr=True)
 
-# Settings whose values an error message must not show.
-SECRET_SETTINGS = frozenset({"DATABASE_CREDENTIALS", "DATABASE_URL", "EMAIL_PASSWORD"})
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, turning a validation error into a message naming each variable."""
@@ -33,13 +32,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings()
         return settings.model_copy(update=overrides) if overrides else settings
     except ValidationError as error:
-        for problem in error.errors():
-            name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
-            shown = "(hidden)" if name in SECRET_SETTINGS else repr(problem.get("input"))
-            console.print(
-                f"[red]Invalid setting {name}={shown}: {problem['msg']}. "
-                "Fix it in the environment or in .env (see .env.example).[/red]"
-            )
+        for line in setting_problems(error):
+            console.print(f"[red]{escape(line)}[/red]")
         raise typer.Exit(code=2) from None
 
 

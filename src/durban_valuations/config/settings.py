@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -177,7 +178,7 @@ class Settings(BaseSettings):
         default=32,
         ge=0,
         le=4096,
-        description="Megabytes of data responses each API process keeps to answer repeated "
+        description="Megabytes of data responses each API process keeps to serve repeated "
         "requests until the next complete run; 0 turns the response cache off.",
     )
     api_run_cache_seconds: float = Field(
@@ -294,6 +295,26 @@ def database_url_from_credentials(document: str) -> str:
         f"postgresql://{user}:{password}@{credentials['host']}:{int(port)}/{database}"
         "?sslmode=require"
     )
+
+
+# Settings whose values an error message must not show.
+SECRET_SETTINGS = frozenset({"DATABASE_CREDENTIALS", "DATABASE_URL", "EMAIL_PASSWORD"})
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """Describe each invalid setting of a Settings validation error: name, value, reason, fix.
+
+    The values of SECRET_SETTINGS are shown as (hidden).
+    """
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
+        shown = "(hidden)" if name in SECRET_SETTINGS else repr(problem.get("input"))
+        lines.append(
+            f"Invalid setting {name}={shown}: {problem['msg']}. "
+            "Fix it in the environment or in .env (see .env.example)."
+        )
+    return lines
 
 
 def split_addresses(value: str) -> tuple[str, ...]:
