@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from durban_valuations.api.app import create_app
-from durban_valuations.api.response_cache import CachedResponse, ResponseCache
+from durban_valuations.api.response_cache import CachedResponse, response_cache
 from durban_valuations.api.run_cache import CompletedRunCache, keep_fresh
 from durban_valuations.config.settings import Settings
 from durban_valuations.store.stats import CompletedRun
@@ -174,42 +174,53 @@ def _entry(body: bytes) -> CachedResponse:
     return CachedResponse(200, [(b"content-type", b"application/json")], body)
 
 
-def test_cache_drops_least_recently_used() -> None:
+def test_cache_drops_least_recently_used_bytes() -> None:
     entry_size = _entry(b"x" * 1000).size
-    cache = ResponseCache(max_bytes=entry_size * 2, max_entry_bytes=entry_size)
-    cache.put(("/a", b"", False), RUN, _entry(b"x" * 1000))
-    cache.put(("/b", b"", False), RUN, _entry(b"x" * 1000))
-    assert cache.get(("/a", b"", False), RUN) is not None
+    cache = response_cache(max_bytes=entry_size * 8)
+    for name in "abcdefgh":
+        cache.store((f"/{name}", b"", False), RUN, _entry(b"x" * 1000))
+    assert cache.lookup(("/a", b"", False), RUN)[0]
 
-    cache.put(("/c", b"", False), RUN, _entry(b"x" * 1000))
+    cache.store(("/i", b"", False), RUN, _entry(b"x" * 1000))
 
-    assert cache.get(("/b", b"", False), RUN) is None
-    assert cache.get(("/a", b"", False), RUN) is not None
-    assert len(cache) == 2
-    assert cache.size == entry_size * 2
+    assert not cache.lookup(("/b", b"", False), RUN)[0]
+    assert cache.lookup(("/a", b"", False), RUN)[0]
+    assert len(cache) == 8
+    assert cache.total_size == entry_size * 8
 
 
-def test_cache_skips_entries_above_the_entry_limit() -> None:
-    cache = ResponseCache(max_bytes=100_000, max_entry_bytes=1_000)
+def test_cache_skips_entries_above_an_eighth() -> None:
+    cache = response_cache(max_bytes=8_000)
 
-    cache.put(("/big", b"", False), RUN, _entry(b"x" * 1_000))
+    cache.store(("/big", b"", False), RUN, _entry(b"x" * 1_000))
 
     assert len(cache) == 0
-    assert cache.size == 0
+    assert cache.total_size == 0
 
 
 def test_cache_empties_when_the_run_changes() -> None:
-    cache = ResponseCache(max_bytes=100_000)
-    cache.put(("/a", b"", False), RUN, _entry(b"{}"))
+    cache = response_cache(max_bytes=100_000)
+    cache.store(("/a", b"", False), RUN, _entry(b"{}"))
 
-    assert cache.get(("/a", b"", False), NEWER_RUN) is None
+    assert cache.lookup(("/a", b"", False), NEWER_RUN) == (False, None)
     assert len(cache) == 0
-    assert cache.size == 0
+    assert cache.total_size == 0
+
+
+def test_cache_keeps_newer_run_entries() -> None:
+    cache = response_cache(max_bytes=100_000)
+    cache.store(("/a", b"", False), NEWER_RUN, _entry(b"{}"))
+
+    # A response computed under the older run arrives late: it is not stored.
+    cache.store(("/b", b"", False), RUN, _entry(b"{}"))
+
+    assert cache.lookup(("/a", b"", False), NEWER_RUN)[0]
+    assert not cache.lookup(("/b", b"", False), NEWER_RUN)[0]
 
 
 def test_cache_rejects_a_size_below_one_byte() -> None:
-    with pytest.raises(ValueError, match="invalid max_bytes 0"):
-        ResponseCache(max_bytes=0)
+    with pytest.raises(ValueError, match="invalid max_size 0"):
+        response_cache(max_bytes=0)
 
 
 class FakeClock:

@@ -21,10 +21,10 @@ from durban_valuations.api.export_formats import ExportFormat
 from durban_valuations.api.export_routes import router as export_router
 from durban_valuations.api.history_routes import router as history_router
 from durban_valuations.api.paging import reject_nul_characters
-from durban_valuations.api.response_cache import ResponseCache, ResponseCacheMiddleware
+from durban_valuations.api.per_run_cache import RunCache
+from durban_valuations.api.response_cache import ResponseCacheMiddleware, response_cache
 from durban_valuations.api.routes import health_router, router
 from durban_valuations.api.run_cache import CompletedRunCache, keep_fresh
-from durban_valuations.api.stats_cache import RunCache
 from durban_valuations.api.stats_routes import router as stats_router
 from durban_valuations.api.stats_schemas import Statistics
 from durban_valuations.config.settings import Settings, get_settings
@@ -122,7 +122,7 @@ def create_app(
         # Outside gzip: a stored response is the compressed or the plain one.
         app.add_middleware(
             ResponseCacheMiddleware,
-            cache=ResponseCache(int(settings.api_response_cache_mb * 1024 * 1024)),
+            cache=response_cache(int(settings.api_response_cache_mb * 1024 * 1024)),
             runs=app.state.completed_run_cache,
         )
     # Imported here, not at the top: Gunicorn's master imports this package (for the

@@ -2,15 +2,15 @@
 
 A data response depends on its path and query, the roll year's last complete run and the
 app version, which are the parts of its ETag, and on whether the client accepts gzip.
-So the bytes sent once can answer the same request again until a newer run completes,
+So the bytes sent once can serve the same request again until a newer run completes,
 without routing, parameter checks, a database query or serialization.
 
 What is stored: 200 responses with an ETag and a public Cache-Control (the data routes
-after a complete run), whose body came in one piece of at most `max_entry_bytes`.
+after a complete run), whose body came in one piece of at most 1/8 of the cache.
 Streamed exports, errors and `no-store` responses are never stored. Requests with
-If-None-Match or If-Modified-Since pass by the cache, so the routes answer them with 304.
+If-None-Match or If-Modified-Since pass by the cache, so the routes return 304 to them.
 
-A stored response is used only while the process's CompletedRunCache holds a reading
+A stored response is used only while the process's CompletedRunCache contains a reading
 that is younger than API_RUN_CACHE_SECONDS and names the same run. When the run
 changes, every stored response is dropped.
 
@@ -20,12 +20,12 @@ running, its writes show in a stored response only once the run completes.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from durban_valuations.api.per_run_cache import RunCache
 from durban_valuations.api.run_cache import COMPLETED_RUN_STATE_KEY, CompletedRunCache
 from durban_valuations.store.stats import CompletedRun
 
@@ -56,52 +56,16 @@ class CachedResponse:
         return len(self.body) + header_bytes + ENTRY_OVERHEAD_BYTES
 
 
-class ResponseCache:
-    """Responses under one run, least recently used dropped first beyond `max_bytes`.
+ResponseCache = RunCache[CachedResponse]
 
-    Used from the event loop only, so it takes no lock.
-    """
 
-    def __init__(self, max_bytes: int, max_entry_bytes: int | None = None) -> None:
-        if max_bytes < 1:
-            raise ValueError(f"invalid max_bytes {max_bytes}: expected at least 1")
-        self.max_bytes = max_bytes
-        self.max_entry_bytes = max_entry_bytes or max(max_bytes // 8, 1)
-        self.size = 0
-        self._run: CompletedRun | None = None
-        self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+def response_cache(max_bytes: int) -> ResponseCache:
+    """Create a response cache of at most `max_bytes`, each response at most 1/8 of it."""
+    return RunCache(max_bytes, size=_response_size, max_item_size=max(max_bytes // 8, 1))
 
-    def __len__(self) -> int:
-        return len(self._entries)
 
-    def get(self, key: CacheKey, run: CompletedRun) -> CachedResponse | None:
-        """Return the response stored for `key` under `run`, or None."""
-        self._follow(run)
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
-
-    def put(self, key: CacheKey, run: CompletedRun, entry: CachedResponse) -> None:
-        """Store `entry` for `key` under `run`, unless it is larger than `max_entry_bytes`."""
-        if entry.size > self.max_entry_bytes:
-            return
-        self._follow(run)
-        previous = self._entries.pop(key, None)
-        if previous is not None:
-            self.size -= previous.size
-        self._entries[key] = entry
-        self.size += entry.size
-        while self.size > self.max_bytes:
-            _, dropped = self._entries.popitem(last=False)
-            self.size -= dropped.size
-
-    def _follow(self, run: CompletedRun) -> None:
-        """Drop every entry when `run` is not the run they were stored under."""
-        if run != self._run:
-            self._entries.clear()
-            self.size = 0
-            self._run = run
+def _response_size(entry: CachedResponse) -> int:
+    return entry.size
 
 
 def _cacheable_headers(status: int, headers: Headers) -> bool:
@@ -110,10 +74,10 @@ def _cacheable_headers(status: int, headers: Headers) -> bool:
 
 
 class ResponseCacheMiddleware:
-    """Answers a GET request from the ResponseCache, or passes it on and stores the response.
+    """Serves a GET request from the response cache, or passes it on and stores the response.
 
     Sits outside the gzip middleware, so a stored response is the compressed or the plain
-    one, and the key says which.
+    one, and the key records which.
     """
 
     def __init__(self, app: ASGIApp, cache: ResponseCache, runs: CompletedRunCache) -> None:
@@ -134,8 +98,8 @@ class ResponseCacheMiddleware:
 
         fresh, run = self.runs.current()
         if fresh and run is not None:
-            entry = self.cache.get(key, run)
-            if entry is not None:
+            found, entry = self.cache.lookup(key, run)
+            if found and entry is not None:
                 if entry.route is not None:
                     scope["route"] = entry.route
                 await _send_entry(entry, send)
@@ -170,7 +134,7 @@ class ResponseCacheMiddleware:
             entry = CachedResponse(
                 start["status"], list(start["headers"]), body, scope.get("route")
             )
-            self.cache.put(key, run, entry)
+            self.cache.store(key, run, entry)
 
 
 async def _send_entry(entry: CachedResponse, send: Send) -> None:

@@ -2,7 +2,7 @@
 
 Every data response is dated by the roll year's last complete run (its ETag and
 Last-Modified), and the statistics and response caches are keyed on it. Reading the run
-costs one statement; at hundreds of requests a second, reading it once a second instead
+costs one statement. At hundreds of requests a second, reading it once a second instead
 of once a request saves a round trip to PostgreSQL on nearly every request. The price is
 a bounded delay: a run that completes shows in responses after API_RUN_CACHE_SECONDS at
 most.
@@ -82,8 +82,8 @@ async def keep_fresh(cache: CompletedRunCache, engine: Callable[[], Engine]) -> 
 
     It starts reading only after a request has read the run, so an API that serves no
     data request opens no database connection. A failed read is logged once, until a
-    read succeeds again; meanwhile the reading ages and requests read the run
-    themselves, which report the error to the client.
+    read succeeds again. Meanwhile the reading ages, so requests read the run
+    themselves and report the error to the client.
     """
     interval = max(cache.max_age / 2, 0.05)
     failing = False

@@ -16,7 +16,7 @@ from durban_valuations.api.caching import (
 from durban_valuations.api.database import with_connection
 from durban_valuations.api.errors import ERROR_RESPONSES, ApiError, problem_response
 from durban_valuations.api.paging import reject_unknown_parameters
-from durban_valuations.api.stats_cache import RunCache
+from durban_valuations.api.per_run_cache import RunCache
 from durban_valuations.api.stats_schemas import (
     CategoryStatistics,
     GroupStatistics,

@@ -309,9 +309,9 @@ def setting_problems(error: ValidationError) -> list[str]:
     lines = []
     for problem in error.errors():
         name = str(problem["loc"][0]).upper() if problem["loc"] else "?"
-        shown = "(hidden)" if name in SECRET_SETTINGS else repr(problem.get("input"))
+        value = "(hidden)" if name in SECRET_SETTINGS else repr(problem.get("input"))
         lines.append(
-            f"Invalid setting {name}={shown}: {problem['msg']}. "
+            f"Invalid setting {name}={value}: {problem['msg']}. "
             "Fix it in the environment or in .env (see .env.example)."
         )
     return lines

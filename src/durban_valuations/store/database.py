@@ -71,7 +71,7 @@ def resolve_database_url(settings: Settings) -> str:
 
 # A pooled connection unused for longer than this is checked with a ping before it is
 # handed out. A busy API reuses its connections within milliseconds, so it pays for no
-# pings; a connection that sat idle through a database restart or failover is replaced.
+# pings. A connection that sat idle through a database restart or failover is replaced.
 IDLE_PING_SECONDS = 10.0
 _CHECKED_IN_AT = "durban_valuations_checked_in_at"
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from durban_valuations.api.stats_cache import RunCache
+from durban_valuations.api.per_run_cache import RunCache
 from durban_valuations.store.stats import CompletedRun
 
 FIRST = CompletedRun(id=1, finished_at=datetime(2024, 1, 1, tzinfo=UTC), complete_runs=1)
@@ -61,7 +61,7 @@ def test_cache_no_run_not_stored() -> None:
 
 
 def test_cache_drops_least_recently_used() -> None:
-    cache: RunCache[object] = RunCache(max_entries=2)
+    cache: RunCache[object] = RunCache(max_size=2)
     calls, compute = _counting()
     cache.get("a", FIRST, compute)
     cache.get("b", FIRST, compute)
@@ -75,5 +75,5 @@ def test_cache_drops_least_recently_used() -> None:
 
 
 def test_cache_size_checked() -> None:
-    with pytest.raises(ValueError, match="invalid max_entries 0"):
-        RunCache(max_entries=0)
+    with pytest.raises(ValueError, match="invalid max_size 0"):
+        RunCache(max_size=0)
