@@ -8,7 +8,8 @@ requested about equally often.
 Two load generators:
 - wrk (Debian package `wrk`), used when it is on PATH. It is written in C. In the
   500,000-row runs it used 1 % to 33 % of a core at up to 7,000 requests/s, where the
-  Python client used up to 80 % at 300 requests/s. On a 2-core machine the servers
+  Python client used up to 82 % at under 300 requests/s (the 50,000-row trial in
+  docs/benchmarks.md). On a 2-core machine the servers
   under test need that CPU. Its Lua script (WRK_SCRIPT) rotates the paths and prints
   the counts and latency percentiles from wrk's histogram.
 - an asyncio httpx client in this process, used without wrk (as in the smoke test).
